@@ -1,0 +1,268 @@
+"""Event contracts: one pydantic model per event type, joined in a union on `type`."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+)
+
+SCHEMA_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_COMMENT_BYTES = 2 * 1024
+MAX_FUTURE_MS = 5 * 60 * 1000
+# Below 2001-09-09 in ms: such a value is almost surely seconds, not milliseconds.
+MIN_TS_MS = 1_000_000_000_000
+MAX_TS_MS = 32_503_680_000_000  # year 3000
+
+
+class Platform(StrEnum):
+    douyin = "douyin"
+    tiktok = "tiktok"
+    taobao = "taobao"
+    kuaishou = "kuaishou"
+    wechat = "wechat"
+    other = "other"
+
+
+class Source(StrEnum):
+    recommend = "recommend"
+    search = "search"
+    follow = "follow"
+    ads = "ads"
+    short_video = "short_video"
+    private_domain = "private_domain"
+    other = "other"
+
+
+class Stage(StrEnum):
+    traffic = "traffic"
+    conversion = "conversion"
+    retention = "retention"
+
+
+class Phase(StrEnum):
+    warmup = "warmup"
+    live = "live"
+    replay = "replay"
+
+
+class OrderStatus(StrEnum):
+    created = "created"
+    paid = "paid"
+    refunded = "refunded"
+
+
+def _to_epoch_ms(value: Any) -> int:
+    """Accept epoch milliseconds or ISO-8601 with a zone; return UTC epoch ms."""
+    if isinstance(value, bool):
+        raise ValueError("ts must be epoch milliseconds or an ISO-8601 string, not a boolean")
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError("ts in epoch milliseconds must be a whole number")
+        value = int(value)
+    if isinstance(value, int):
+        if value < MIN_TS_MS:
+            raise ValueError(
+                f"ts={value} is too small for epoch milliseconds (seconds given? multiply by 1000)"
+            )
+        if value > MAX_TS_MS:
+            raise ValueError(f"ts={value} is beyond the year 3000")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"ts {value[:40]!r} is not ISO-8601") from None
+        if parsed.tzinfo is None:
+            raise ValueError(f"ts {value[:40]!r} has no time zone (add Z or +08:00)")
+        return _to_epoch_ms(int(parsed.astimezone(timezone.utc).timestamp() * 1000))
+    raise ValueError("ts must be epoch milliseconds (integer) or an ISO-8601 string with a zone")
+
+
+EpochMs = Annotated[int, BeforeValidator(_to_epoch_ms)]
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+PositiveQty = Annotated[int, Field(gt=0, le=1_000_000)]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False, le=1e12)]
+
+
+class BaseEvent(BaseModel):
+    """Fields every event carries."""
+
+    # Unknown fields are ignored: they never reach a KPI and never fail a message.
+    model_config = ConfigDict(extra="ignore", frozen=True, use_enum_values=False)
+
+    event_id: Id
+    room_id: Id
+    ts: EpochMs
+    user_id: Id | None = None
+    platform: Platform = Platform.other
+    brand_id: Id | None = None
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+    @field_validator("ts")
+    @classmethod
+    def _not_in_future(cls, ts: int, info: ValidationInfo) -> int:
+        ctx = info.context or {}
+        now_ms = ctx.get("now_ms")
+        if now_ms is None:
+            now_ms = int(time.time() * 1000)
+        if ts > now_ms + MAX_FUTURE_MS:
+            raise ValueError(
+                f"ts is {(ts - now_ms) / 1000:.0f}s in the future (limit {MAX_FUTURE_MS // 1000}s)"
+            )
+        return ts
+
+
+# Room events ---------------------------------------------------------------
+
+
+class RoomExposure(BaseEvent):
+    type: Literal["room_exposure"] = "room_exposure"
+    source: Source = Source.other
+
+
+class Enter(BaseEvent):
+    type: Literal["enter"] = "enter"
+    source: Source = Source.other
+    region: Annotated[str, Field(max_length=64)] | None = None
+
+
+class Leave(BaseEvent):
+    type: Literal["leave"] = "leave"
+    watch_ms: Annotated[int, Field(ge=0, le=48 * 3600 * 1000)]
+
+
+class Comment(BaseEvent):
+    type: Literal["comment"] = "comment"
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _text_limit(cls, text: str) -> str:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_COMMENT_BYTES:
+            raise ValueError(f"comment text is {size} bytes; the limit is {MAX_COMMENT_BYTES}")
+        return text
+
+
+class Like(BaseEvent):
+    type: Literal["like"] = "like"
+    count: PositiveQty = 1
+
+
+class Share(BaseEvent):
+    type: Literal["share"] = "share"
+
+
+class Follow(BaseEvent):
+    type: Literal["follow"] = "follow"
+
+
+class PrivateDomainJoin(BaseEvent):
+    type: Literal["private_domain_join"] = "private_domain_join"
+    channel: Annotated[str, Field(max_length=32)] = "wecom"
+
+
+class ProductExposure(BaseEvent):
+    type: Literal["product_exposure"] = "product_exposure"
+    product_id: Id
+
+
+class ProductClick(BaseEvent):
+    type: Literal["product_click"] = "product_click"
+    product_id: Id
+
+
+class CartAdd(BaseEvent):
+    type: Literal["cart_add"] = "cart_add"
+    product_id: Id
+    quantity: PositiveQty = 1
+
+
+class Order(BaseEvent):
+    type: Literal["order"] = "order"
+    order_id: Id
+    product_id: Id
+    quantity: PositiveQty = 1
+    amount: Money
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    status: OrderStatus = OrderStatus.paid
+
+    @property
+    def amount_cents(self) -> int:
+        return round(self.amount * 100)
+
+
+# Control events ------------------------------------------------------------
+
+
+class BroadcastStart(BaseEvent):
+    type: Literal["broadcast_start"] = "broadcast_start"
+    title: Annotated[str, Field(max_length=256)] | None = None
+
+
+class BroadcastEnd(BaseEvent):
+    type: Literal["broadcast_end"] = "broadcast_end"
+
+
+class StageChange(BaseEvent):
+    type: Literal["stage_change"] = "stage_change"
+    stage: Stage
+
+
+class PhaseChange(BaseEvent):
+    type: Literal["phase_change"] = "phase_change"
+    phase: Phase
+
+
+class ProductPinned(BaseEvent):
+    type: Literal["product_pinned"] = "product_pinned"
+    product_id: Id
+    product_name: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class AdSpend(BaseEvent):
+    type: Literal["ad_spend"] = "ad_spend"
+    amount: Money
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    audience_package: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class StockUpdate(BaseEvent):
+    type: Literal["stock_update"] = "stock_update"
+    product_id: Id
+    stock: Annotated[int, Field(ge=0)]
+
+
+ROOM_EVENTS: tuple[type[BaseEvent], ...] = (
+    RoomExposure, Enter, Leave, Comment, Like, Share, Follow, PrivateDomainJoin,
+    ProductExposure, ProductClick, CartAdd, Order,
+)
+CONTROL_EVENTS: tuple[type[BaseEvent], ...] = (
+    BroadcastStart, BroadcastEnd, StageChange, PhaseChange, ProductPinned, AdSpend, StockUpdate,
+)
+ALL_EVENTS = ROOM_EVENTS + CONTROL_EVENTS
+
+Event = Annotated[Union[ALL_EVENTS], Field(discriminator="type")]  # type: ignore[valid-type]
+EVENT_TYPES: dict[str, type[BaseEvent]] = {
+    m.model_fields["type"].default: m for m in ALL_EVENTS
+}
+CONTROL_TYPES = frozenset(m.model_fields["type"].default for m in CONTROL_EVENTS)
+
+EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
+EVENT_LIST_ADAPTER: TypeAdapter[list[Any]] = TypeAdapter(list[Event])

@@ -1,0 +1,60 @@
+"""Topic routing by event type, and idempotent topic creation."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.settings import KafkaSettings, TopicSettings
+
+log = logging.getLogger(__name__)
+
+TOPIC_OF_TYPE: dict[str, str] = {
+    **dict.fromkeys(("room_exposure", "enter", "leave"), "views"),
+    **dict.fromkeys(("comment", "like", "share", "follow", "private_domain_join"), "interactions"),
+    **dict.fromkeys(("product_exposure", "product_click", "cart_add"), "products"),
+    "order": "orders",
+    **dict.fromkeys(
+        (
+            "broadcast_start", "broadcast_end", "stage_change", "phase_change",
+            "product_pinned", "ad_spend", "stock_update",
+        ),
+        "control",
+    ),
+}
+
+
+def topic_for(event_type: str | None, topics: TopicSettings) -> str:
+    """The default topic for an event type; unknown types go to `views` (they dead-letter there)."""
+    return topics.name(TOPIC_OF_TYPE.get(event_type or "", "views"))
+
+
+def all_topics(topics: TopicSettings) -> list[str]:
+    return topics.inputs + topics.outputs
+
+
+async def create_topics(kafka: KafkaSettings, topics: TopicSettings) -> dict[str, str]:
+    """Create every roompulse topic that does not exist yet; return {topic: 'created'|'exists'}."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs(), client_id="roompulse-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = all_topics(topics)
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            await admin.create_topics(
+                [NewTopic(t, topics.partitions, topics.replication_factor) for t in missing]
+            )
+        # Tansu cannot add partitions later, so report a mismatch loudly instead of hiding it.
+        described = await admin.describe_topics([t for t in wanted if t in existing])
+        for desc in described:
+            count = len(desc.get("partitions", []))
+            if count and count != topics.partitions:
+                log.warning(
+                    "topic %s has %d partitions, configured %d (not changed)",
+                    desc.get("topic"), count, topics.partitions,
+                )
+        return {t: ("created" if t in missing else "exists") for t in wanted}
+    finally:
+        await admin.close()

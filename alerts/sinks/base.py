@@ -1,0 +1,26 @@
+"""The sink contract: deliver alerts somewhere, and say whether a failure is worth retrying."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+from alerts.model import Alert
+
+
+class SinkError(Exception):
+    """Delivery failed. `retryable` tells the retry stage whether to try again."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Anything alerts can be delivered to (topic, Prometheus, console, chat bot)."""
+
+    name: str
+
+    async def send(self, alerts: Sequence[Alert]) -> None:
+        """Deliver the alerts or raise SinkError."""
+        ...

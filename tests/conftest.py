@@ -1,0 +1,30 @@
+"""Shared fixtures: one embedded stack (Tansu + valkey-server) per test session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from streams.settings import TopicSettings
+from streams.stack import Stack, start_stack
+from streams.topics import create_topics
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    """The real broker and Redis, started once; honours ROOMPULSE_KAFKA_BOOTSTRAP/REDIS_URL."""
+    s = start_stack()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def topic_settings(stack: Stack) -> TopicSettings:
+    """A fresh topic prefix per test, so tests never see each other's events."""
+    topics = TopicSettings(prefix=f"t{uuid.uuid4().hex[:10]}", partitions=4)
+    asyncio.run(create_topics(stack.kafka, topics))
+    return topics

@@ -1,0 +1,45 @@
+"""The KPI read side the alert engine needs; the KPI stores of streams satisfy it structurally."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Awaitable, Protocol, TypeVar, runtime_checkable
+
+from schemas.kpis import ProductSnapshot, RoomSnapshot, RoomState, SourceSnapshot
+
+T = TypeVar("T")
+MaybeAwaitable = T | Awaitable[T]
+
+
+@runtime_checkable
+class KpiReader(Protocol):
+    """Read-only KPI access; `now_ms` is the stream-clock end of the window (None = newest).
+
+    A store may implement the methods plainly (in-memory) or as coroutines (Redis): the
+    evaluator awaits whatever comes back, so both kinds fit.
+    """
+
+    def rooms(self) -> MaybeAwaitable[list[RoomState]]: ...
+
+    def room_state(self, room_id: str) -> MaybeAwaitable[RoomState | None]: ...
+
+    def room_kpis(
+        self, room_id: str, window: str, now_ms: int | None = None
+    ) -> MaybeAwaitable[RoomSnapshot]: ...
+
+    def product_kpis(
+        self, room_id: str, window: str, now_ms: int | None = None
+    ) -> MaybeAwaitable[list[ProductSnapshot]]: ...
+
+    def source_kpis(
+        self, room_id: str, window: str, now_ms: int | None = None
+    ) -> MaybeAwaitable[list[SourceSnapshot]]: ...
+
+    def stream_clock_ms(self) -> MaybeAwaitable[int | None]: ...
+
+
+async def resolve(value: Any) -> Any:
+    """Await `value` if a store returned a coroutine, else return it as is."""
+    if inspect.isawaitable(value):
+        return await value
+    return value

@@ -1,0 +1,72 @@
+"""Load a YAML file into a pydantic model, naming file, line and field in every error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A config file is unreadable or invalid; the message lists `file:line: field: problem`."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+    """1-based line of the deepest node reached by following `loc` (unknown parts skipped)."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if str(key.value) == str(part):
+                    child = value
+                    # point at the key for a missing-field error one level below
+                    line = key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                child = node.value[part]
+        if child is None:
+            continue  # a union tag or a model name pydantic inserted: not in the file
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_yaml(path: str | Path, model: type[M], *, text: str | None = None) -> M:
+    """Parse and validate; raise ConfigError with `file:line: field: message` lines."""
+    name = str(path)
+    try:
+        if text is None:
+            text = Path(path).read_text(encoding="utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise ConfigError(name, [f"{name}: cannot read: {exc.strerror or exc}"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}" if mark else name
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(name, [f"{where}: invalid YAML: {problem}"]) from None
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = tuple(err.get("loc", ()))
+            line = _line_of(root, loc)
+            field = ".".join(str(p) for p in loc) or "(file)"
+            where = f"{name}:{line}" if line else name
+            problems.append(f"{where}: {field}: {err.get('msg', 'invalid')}")
+        raise ConfigError(name, problems) from None

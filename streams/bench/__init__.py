@@ -1,0 +1,1 @@
+"""The benchmark: the batched worker against a per-event Faust baseline."""

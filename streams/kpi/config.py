@@ -1,0 +1,60 @@
+"""KpiSettings: bucket sizes, retention, keyword overrides (env prefix ROOMPULSE_KPI_)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DAY_MS = 86_400_000
+
+
+class KpiSettings(BaseSettings):
+    """How the KPI engine buckets, keeps and names its state.
+
+    Memory bound per room: fine buckets live `bucket_ttl_s` (35 min) and coarse buckets
+    `coarse_ttl_s` (13 h), so a room holds at most 210 fine + 156 coarse bucket hashes plus their
+    HyperLogLogs, whatever the broadcast length. Broadcast-to-date reads use coarse buckets for
+    the part older than the fine horizon (see docs/kpis.md).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="ROOMPULSE_KPI_", frozen=True, extra="ignore", env_file=None
+    )
+
+    key_prefix: str = Field("rp", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
+    bucket_s: int = Field(10, ge=1, le=3600, description="fine bucket length (event time)")
+    bucket_ttl_s: int = Field(35 * 60, ge=60, description="wall-clock TTL of fine buckets")
+    coarse_bucket_s: int = Field(300, ge=1, description="roll-up bucket length, multiple of bucket_s")
+    coarse_ttl_s: int = Field(13 * 3600, ge=60, description="wall-clock TTL of coarse buckets")
+    grace_s: int = Field(120, ge=0, description="events older than watermark - grace are late")
+    top_n_products: int = Field(50, ge=1, description="product_kpis returns at most this many")
+    buyer_history_days: int = Field(30, ge=1, description="per-brand buyer history kept this long")
+    room_ttl_s: int = Field(14 * 86400, ge=60, description="TTL of room state and product names")
+    negative_zh: list[str] | None = Field(None, description="override the default zh keywords")
+    negative_en: list[str] | None = Field(None, description="override the default en keywords")
+    negative_extra: list[str] = Field(default_factory=list, description="added to the defaults")
+
+    @model_validator(mode="after")
+    def _check(self) -> KpiSettings:
+        if self.coarse_bucket_s % self.bucket_s:
+            raise ValueError("coarse_bucket_s must be a multiple of bucket_s")
+        if self.bucket_ttl_s <= self.grace_s + self.bucket_s:
+            raise ValueError("bucket_ttl_s must exceed grace_s + bucket_s")
+        return self
+
+    @property
+    def bucket_ms(self) -> int:
+        return self.bucket_s * 1000
+
+    @property
+    def coarse_ms(self) -> int:
+        return self.coarse_bucket_s * 1000
+
+    @property
+    def fine_horizon_ms(self) -> int:
+        """Reads use fine buckets only this far back from `now` (TTL minus grace, for safety)."""
+        return (self.bucket_ttl_s - self.grace_s) * 1000
+
+    @property
+    def buyer_history_ms(self) -> int:
+        return self.buyer_history_days * DAY_MS

@@ -1,0 +1,28 @@
+"""WorkerSettings: the KPI worker's knobs, env prefix ROOMPULSE_WORKER_."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    """Consumer group, batching, fetching, web server and dedup memory of one worker process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ROOMPULSE_WORKER_", frozen=True, extra="ignore", env_file=None
+    )
+
+    app_id: str = Field("roompulse-worker", description="Faust app id (its group: control agent)")
+    group_id: str = Field("roompulse-kpi", description="consumer group of the batched KPI loop")
+    batch_max_records: int = Field(10_000, ge=1, le=1_000_000)
+    fetch_timeout_ms: int = Field(100, ge=1, description="getmany() wait when nothing is buffered")
+    fetch_max_wait_ms: int = Field(100, ge=0)
+    fetch_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    max_partition_fetch_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    commit_interval_s: float = Field(1.0, ge=0, description="best-effort Kafka commits (for lag tools)")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=0, le=65535)
+    dedup_size: int = Field(20_000, ge=1, description="event_ids remembered per partition")
+    metrics_windows: list[str] = Field(default_factory=lambda: ["5m"])
+    retry_cap_s: float = Field(5.0, gt=0, description="cap of the Redis/Kafka retry backoff")

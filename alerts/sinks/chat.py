@@ -1,0 +1,89 @@
+"""Base for webhook-style sinks: audience filter, one message per alert, classified failures."""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from typing import Callable, Mapping, Sequence
+
+from alerts.model import Alert, AlertState
+from alerts.sinks.http import DeliveryError, HttpPoster, Response, redact_url
+from alerts.sinks.settings import ChatSinkSettings
+from alerts.sinks.text import HostText, host_text
+
+log = logging.getLogger(__name__)
+
+Request = tuple[str, bytes, Mapping[str, str]]
+
+
+class ChatSink(ABC):
+    """A Sink posting one message per wanted alert. On failure raises DeliveryError whose
+    `undelivered` holds the alert that failed and those after it (the earlier ones arrived)."""
+
+    name = "chat"
+
+    def __init__(
+        self,
+        settings: ChatSinkSettings,
+        *,
+        poster: HttpPoster | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not settings.enabled:
+            raise ValueError(f"{self.name}: no webhook credential configured")
+        self.settings = settings
+        self._poster = poster if poster is not None else HttpPoster(timeout_s=settings.timeout_s)
+        self._owns_poster = poster is None
+        self._clock = clock
+
+    def wants(self, alert: Alert) -> bool:
+        if alert.state == AlertState.resolved and not self.settings.send_resolved:
+            return False
+        return bool(set(alert.audience) & set(self.settings.audience))
+
+    def text(self, alert: Alert) -> HostText:
+        return host_text(alert, self.settings.language)
+
+    async def send(self, alerts: Sequence[Alert]) -> None:
+        todo = [a for a in alerts if self.wants(a)]
+        for i, alert in enumerate(todo):
+            try:
+                await self.deliver(alert)
+            except DeliveryError as exc:
+                exc.undelivered = tuple(todo[i:])
+                raise
+
+    async def deliver(self, alert: Alert) -> None:
+        url, body, headers = self.request(alert)
+        resp = await self._poster.post(
+            url, body, headers=headers, secrets=self.secrets(), name=self.name
+        )
+        err = self.check(resp)
+        if err is not None:
+            log.warning("%s: alert %s not delivered: %s", self.name, alert.fingerprint, err)
+            raise err
+
+    @abstractmethod
+    def request(self, alert: Alert) -> Request:
+        """(url, body, extra headers) for one alert."""
+
+    @abstractmethod
+    def check(self, resp: Response) -> DeliveryError | None:
+        """None when the platform accepted the message."""
+
+    @abstractmethod
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential string that may appear in a URL, body or error text."""
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """The webhook URL without per-request signature parameters."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={redact_url(self.url, self.secrets())!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_poster:
+            await self._poster.aclose()

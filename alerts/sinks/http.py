@@ -1,0 +1,189 @@
+"""Shared async HTTP posting for chat-bot sinks: one session, redacted errors, retryable or not."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+
+import aiohttp
+import orjson
+
+from alerts.sinks.errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+# Query parameters that carry credentials on the documented webhook URLs.
+SECRET_PARAMS = frozenset({"key", "access_token", "token", "sign", "secret"})
+MASK = "***"
+MAX_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    text: str
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return orjson.loads(self.text)
+        except orjson.JSONDecodeError:
+            return None
+
+    @property
+    def retry_after(self) -> float | None:
+        return parse_retry_after(self.headers.get("Retry-After"))
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Mask every known secret string in `text`, raw and URL-encoded."""
+    for s in secrets:
+        if s:
+            for form in {s, quote(s, safe=""), quote_plus(s)}:
+                text = text.replace(form, MASK)
+    return text
+
+
+def redact_url(url: str, secrets: Iterable[str | None] = ()) -> str:
+    """A URL safe to log: credential query values masked, then any known secret masked."""
+    try:
+        parts = urlsplit(url)
+        query = [(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query)]
+        netloc = parts.netloc
+        if "@" in netloc:  # user:password@host
+            netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
+        url = urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
+    except ValueError:
+        url = "<unparseable url>"
+    return redact(url, secrets)
+
+
+def status_error(resp: Response, where: str, detail: str = "") -> DeliveryError | None:
+    """Classify an HTTP status: None for 2xx; 429/408/5xx retryable; other statuses not."""
+    if 200 <= resp.status < 300:
+        return None
+    retryable = resp.status in (408, 429) or resp.status >= 500
+    snippet = detail or resp.text[:200].strip()
+    return DeliveryError(
+        f"{where}: HTTP {resp.status} {snippet}".rstrip(),
+        retryable=retryable,
+        retry_after=resp.retry_after if retryable else None,
+        status=resp.status,
+    )
+
+
+class HttpPoster:
+    """Posts bodies with one lazily created aiohttp session; never lets a URL secret escape.
+
+    Connection errors and timeouts become retryable DeliveryErrors; the caller classifies the
+    response (status and platform error codes)."""
+
+    def __init__(self, *, timeout_s: float = 10.0, session: aiohttp.ClientSession | None = None):
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session = session
+        self._owns_session = session is None
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        secrets: Iterable[str | None] = (),
+        name: str = "http",
+    ) -> Response:
+        secrets = tuple(secrets)
+        safe_url = redact_url(url, secrets)
+        hdrs = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        try:
+            session = self._ensure_session()
+            async with session.post(url, data=body, headers=hdrs, timeout=self._timeout) as r:
+                raw = await r.content.read(MAX_BODY)
+                text = raw.decode(r.charset or "utf-8", errors="replace")
+                resp = Response(r.status, r.headers.copy(), redact(text, secrets))
+        except asyncio.TimeoutError:
+            err = DeliveryError(f"{name}: timeout posting to {safe_url}", retryable=True)
+        except aiohttp.InvalidURL:
+            # The exception text is the URL itself: never show it.
+            err = DeliveryError(f"{name}: invalid URL {safe_url}", retryable=False)
+        except (aiohttp.ClientError, OSError) as exc:
+            err = DeliveryError(
+                f"{name}: {type(exc).__name__} posting to {safe_url}", retryable=True
+            )
+        else:
+            log.debug("%s: POST %s -> %s", name, safe_url, resp.status)
+            return resp
+        log.warning("%s", err)
+        raise err
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._owns_session = True
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def __aenter__(self) -> "HttpPoster":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def platform_error(
+    resp: Response,
+    where: str,
+    *,
+    code_keys: tuple[str, ...],
+    msg_keys: tuple[str, ...],
+    retryable_codes: frozenset[int],
+) -> DeliveryError | None:
+    """Classify a chat platform's answer: its documented rate-limit/busy codes are retryable
+    whatever the HTTP status; then the status; then any other non-zero code is final."""
+    body = resp.json()
+    body = body if isinstance(body, dict) else {}
+    code = next((body[k] for k in code_keys if k in body), None)
+    msg = next((str(body[k]) for k in msg_keys if k in body), "")[:200]
+    if code in retryable_codes:
+        return DeliveryError(
+            f"{where}: rate limited / busy (code {code} {msg})".rstrip(),
+            retryable=True, retry_after=resp.retry_after, status=resp.status, code=code,
+        )
+    err = status_error(resp, where, f"(code {code} {msg})" if code is not None else "")
+    if err is not None:
+        err.code = code
+        return err
+    if code is None:
+        return DeliveryError(
+            f"{where}: unexpected response {resp.text[:100]!r}", retryable=False, status=resp.status
+        )
+    if code != 0:
+        return DeliveryError(
+            f"{where}: rejected (code {code} {msg})".rstrip(),
+            retryable=False, status=resp.status, code=code,
+        )
+    return None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 SCENARIOS = ("baseline", "low-early-interaction", "cart-surge", "stream-stall", "negative-comments")
 # Events per room exposure, measured on baseline runs; turns --rate into an audience size.
-EVENTS_PER_EXPOSURE = 1.45
+EVENTS_PER_EXPOSURE = 2.75
 DEFAULT_EXPOSURES_PER_MIN = 300.0
 
 

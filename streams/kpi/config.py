@@ -24,7 +24,7 @@ class KpiSettings(BaseSettings):
     key_prefix: str = Field("rp", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
     bucket_s: int = Field(10, ge=1, le=3600, description="fine bucket length (event time)")
     bucket_ttl_s: int = Field(35 * 60, ge=60, description="wall-clock TTL of fine buckets")
-    coarse_bucket_s: int = Field(300, ge=1, description="roll-up bucket length, multiple of bucket_s")
+    coarse_bucket_s: int = Field(300, ge=1, description="roll-up bucket, a multiple of bucket_s")
     coarse_ttl_s: int = Field(13 * 3600, ge=60, description="wall-clock TTL of coarse buckets")
     grace_s: int = Field(120, ge=0, description="events older than watermark - grace are late")
     top_n_products: int = Field(50, ge=1, description="product_kpis returns at most this many")

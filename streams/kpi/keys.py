@@ -1,4 +1,4 @@
-"""Every Redis key of the KPI engine, built in one place; per-room keys share the hash tag {room}."""
+"""Every Redis key of the KPI engine, in one place; per-room keys share the hash tag {room}."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ PRODUCT_HLLS = (HLL_CLICK, HLL_CART, HLL_BUY)
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """Key names under one prefix. Room keys embed `{room_id}` so a room lives in one Cluster slot."""
+    """Key names under one prefix; room keys embed `{room_id}`, so a room is one Cluster slot."""
 
     prefix: str = "rp"
 
@@ -37,7 +37,8 @@ class Keys:
     def hll(self, room_id: str, res: str, bucket_ms: int, kind: str) -> str:
         return f"{self.prefix}:{{{room_id}}}:h:{res}:{bucket_ms}:{kind}"
 
-    def product_hll(self, room_id: str, res: str, bucket_ms: int, kind: str, product_id: str) -> str:
+    def product_hll(self, room_id: str, res: str, bucket_ms: int, kind: str,
+                    product_id: str) -> str:
         # The product id goes last so that any character in it is harmless.
         return f"{self.prefix}:{{{room_id}}}:ph:{res}:{bucket_ms}:{kind}:{product_id}"
 

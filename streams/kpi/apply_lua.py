@@ -1,0 +1,136 @@
+"""The Redis apply script: one EVALSHA applies a whole batch and its offsets atomically."""
+
+from __future__ import annotations
+
+# ARGV[1] is the JSON payload from streams.kpi.ops.build_ops. Returns 1 when applied, 0 when the
+# offsets show a stale writer or an exact replay (then nothing is written). Mirrors
+# streams.kpi.store_memory.InMemoryKpiStore._apply_ops step for step; change both together.
+APPLY_LUA = r"""
+local P = cjson.decode(ARGV[1])
+local call = redis.call
+
+-- Lua's stack limits unpack(): send long argument lists in chunks.
+local function chunked(cmd, key, list)
+  if #list <= 4000 then
+    if #list > 0 then call(cmd, key, unpack(list)) end
+    return
+  end
+  for i = 1, #list, 4000 do call(cmd, key, unpack(list, i, math.min(i + 3999, #list))) end
+end
+
+-- Offsets first: refuse a batch from behind (stale writer) or an exact replay.
+local okey, ofl = P.off[1], P.off[2]
+if #ofl > 0 then
+  local stale, same = false, true
+  for i = 1, #ofl, 2 do
+    local cur = call('HGET', okey, ofl[i])
+    local new = tonumber(ofl[i + 1])
+    if cur then
+      cur = tonumber(cur)
+      if cur > new then stale = true end
+      if cur ~= new then same = false end
+    else
+      same = false
+    end
+  end
+  if stale or (same and P.n > 0) then return 0 end
+end
+
+-- Room state before buyers: a broadcast_start in this batch names the brand of its orders.
+for _, s in ipairs(P.st) do
+  local k = s[1]
+  local cur = call('HMGET', k, 'first_ms', 'last_ms', 'bstart', 'bend')
+  if not cur[1] or tonumber(s[2]) < tonumber(cur[1]) then call('HSET', k, 'first_ms', s[2]) end
+  if not cur[2] or tonumber(s[3]) > tonumber(cur[2]) then call('HSET', k, 'last_ms', s[3]) end
+  call('HSET', k, 'last_seen', P.clk[3])
+  if s[4] ~= '' then call('HSETNX', k, 'platform', s[4]) end
+  local bstart, bend = cur[3] and tonumber(cur[3]), cur[4] and tonumber(cur[4])
+  if s[5] ~= '' then
+    local bs = tonumber(s[5])
+    if not bstart or bs > bstart then
+      call('HSET', k, 'bstart', s[5])
+      bstart = bs
+      if bend and bend < bs then call('HDEL', k, 'bend'); bend = nil end
+    end
+  end
+  if s[6] ~= '' then
+    local be = tonumber(s[6])
+    if (not bstart or be >= bstart) and (not bend or be > bend) then
+      call('HSET', k, 'bend', s[6])
+    end
+  end
+  for _, u in ipairs(s[7]) do
+    local old = call('HGET', k, u[1])
+    if not old or tonumber(u[2]) >= tonumber(old) then call('HSET', k, unpack(u)) end
+  end
+  call('EXPIRE', k, P.room_ttl)
+end
+for _, n in ipairs(P.pn) do
+  chunked('HSET', n[1], n[2])
+  call('EXPIRE', n[1], P.room_ttl)
+end
+
+-- Counters: one HMGET + one HSET per bucket hash (not one HINCRBY per field): far fewer calls.
+-- Sums stay exact below 2^53; '%d' keeps them integral when written back.
+for _, h in ipairs(P.h) do
+  local k, f = h[1], h[3]
+  for i = 1, #f, 4000 do
+    local j = math.min(i + 3999, #f)
+    local names = {}
+    for x = i, j, 2 do names[#names + 1] = f[x] end
+    local cur = call('HMGET', k, unpack(names))
+    local out = {}
+    for n = 1, #names do
+      out[2 * n - 1] = names[n]
+      out[2 * n] = string.format('%d', (tonumber(cur[n]) or 0) + tonumber(f[i + 2 * n - 1]))
+    end
+    call('HSET', k, unpack(out))
+  end
+  if h[2] > 0 then call('EXPIRE', k, h[2]) end
+end
+for _, h in ipairs(P.p) do
+  chunked('PFADD', h[1], h[3])
+  if h[2] > 0 then call('EXPIRE', h[1], h[2]) end
+end
+
+-- Repurchase: per-brand buyer history, read before write, in event-time order.
+local rep, rep_ttl, newest = {}, {}, {}
+for _, b in ipairs(P.buy) do
+  local ts, user, brand = b[1], b[3], b[4]
+  if brand == '' then brand = call('HGET', b[5], 'brand') or b[6] end
+  local hk = P.buy_pre .. brand
+  local prev = call('ZSCORE', hk, user)
+  if prev then
+    local gap = ts - tonumber(prev)
+    if gap > 0 and gap <= P.win30 then
+      -- b[7], b[9]: fine 7d/30d keys; b[8], b[10]: coarse ones.
+      for j = (gap <= P.win7) and 7 or 9, 10 do
+        local k = b[j]
+        if not rep[k] then rep[k] = {}; rep_ttl[k] = (j % 2 == 1) and P.fttl or P.cttl end
+        table.insert(rep[k], user)
+      end
+    end
+  end
+  call('ZADD', hk, 'GT', b[2], user)
+  if not newest[hk] or ts > newest[hk] then newest[hk] = ts end
+end
+for hk, ts in pairs(newest) do
+  call('ZREMRANGEBYSCORE', hk, '-inf', '(' .. string.format('%d', ts - P.hist_ms))
+  call('EXPIRE', hk, P.hist_ttl)
+end
+for k, users in pairs(rep) do
+  chunked('PFADD', k, users)
+  call('EXPIRE', k, rep_ttl[k])
+end
+
+chunked('SADD', P.rooms[1], P.rooms[2])
+if P.clk[2] ~= '' then
+  local cur = call('HGET', P.clk[1], 'event_ms')
+  if not cur or tonumber(P.clk[2]) > tonumber(cur) then
+    call('HSET', P.clk[1], 'event_ms', P.clk[2])
+  end
+end
+call('HSET', P.clk[1], 'applied_ms', P.clk[3])
+chunked('HSET', okey, ofl)
+return 1
+"""

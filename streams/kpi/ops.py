@@ -1,0 +1,122 @@
+"""Turn a Delta into one apply payload (key names and string values) for Lua or the memory store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.kpi import keys as K
+from streams.kpi.config import KpiSettings
+from streams.kpi.fold import Delta
+from streams.kpi.keys import Keys, offset_field
+
+
+def build_ops(
+    delta: Delta,
+    offsets: dict[tuple[str, int], int],
+    group: str,
+    applied_at_ms: int,
+    settings: KpiSettings,
+    keys: Keys,
+    expiry_cache: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The payload the apply script executes in one atomic step.
+
+    Numbers the server only stores travel as strings (Lua would print big numbers as floats);
+    each counter delta goes to its fine bucket and to the enclosing coarse bucket.
+
+    `expiry_cache` (key -> wall ms until which its TTL is known to be set) lets a bucket's TTL be
+    set on its first write only: later batches send TTL 0 (no EXPIRE), which saves one command
+    per key per batch. `remember_ttls` fills the cache after a successful apply only, and an
+    entry lapses a minute before the key could expire, so a key re-created after expiry (or
+    first written by a failed or concurrent apply) always gets its TTL again.
+    """
+    cms = settings.coarse_ms
+    fttl, cttl = settings.bucket_ttl_s, settings.coarse_ttl_s
+    hashes: dict[str, dict[str, int]] = {}
+    ttl_of: dict[str, int] = {}
+    # Key names are built once per (room, bucket), not once per counter.
+    targets: dict[tuple[str, int], tuple[dict[str, int], dict[str, int]]] = {}
+    for (room, bucket, name), n in delta.counters.items():
+        pair = targets.get((room, bucket))
+        if pair is None:
+            fine_key = keys.bucket(room, K.FINE, bucket)
+            coarse_key = keys.bucket(room, K.COARSE, bucket - bucket % cms)
+            ttl_of[fine_key], ttl_of[coarse_key] = fttl, cttl
+            pair = targets[(room, bucket)] = (
+                hashes.setdefault(fine_key, {}), hashes.setdefault(coarse_key, {})
+            )
+        for fields in pair:
+            fields[name] = fields.get(name, 0) + n
+    hll: dict[str, set[str]] = {}
+    for (room, bucket, kind), users in delta.members.items():
+        for res, b, ttl in ((K.FINE, bucket, fttl), (K.COARSE, bucket - bucket % cms, cttl)):
+            key = keys.hll(room, res, b, kind)
+            hll.setdefault(key, set()).update(users)
+            ttl_of[key] = ttl
+    for (room, bucket, kind, pid), users in delta.product_members.items():
+        for res, b, ttl in ((K.FINE, bucket, fttl), (K.COARSE, bucket - bucket % cms, cttl)):
+            key = keys.product_hll(room, res, b, kind, pid)
+            hll.setdefault(key, set()).update(users)
+            ttl_of[key] = ttl
+    bms = settings.bucket_ms
+    buys = []
+    for ts, room, user, brand in delta.purchases:
+        b = ts - ts % bms
+        cb = b - b % cms
+        buys.append([
+            ts, str(ts), user, brand, keys.state(room), room,
+            keys.hll(room, K.FINE, b, K.HLL_REPEAT_7D),
+            keys.hll(room, K.COARSE, cb, K.HLL_REPEAT_7D),
+            keys.hll(room, K.FINE, b, K.HLL_REPEAT_30D),
+            keys.hll(room, K.COARSE, cb, K.HLL_REPEAT_30D),
+        ])
+    states = []
+    for room in sorted(delta.rooms):
+        ctl = delta.control.get(room)
+        stamped = []
+        if ctl is not None:
+            for stamp, (ts, values) in sorted(ctl.stamped.items()):
+                flat = [stamp + "_ts", str(ts)]
+                for f, v in values.items():
+                    flat += [f, v]
+                stamped.append(flat)
+        states.append([
+            keys.state(room), str(delta.first_ms[room]), str(delta.last_ms[room]),
+            delta.platform.get(room, ""),
+            str(ctl.broadcast_start) if ctl and ctl.broadcast_start is not None else "",
+            str(ctl.broadcast_end) if ctl and ctl.broadcast_end is not None else "",
+            stamped,
+        ])
+    if expiry_cache is not None:
+        for key in ttl_of:
+            if expiry_cache.get(key, 0) > applied_at_ms:
+                ttl_of[key] = 0
+    names: dict[str, list[str]] = {}
+    for (room, pid), name in delta.product_names.items():
+        names.setdefault(keys.product_names(room), []).extend((pid, name))
+    return {
+        "n": delta.event_count,
+        "off": [keys.offsets(group),
+                [x for (t, p), o in sorted(offsets.items()) for x in (offset_field(t, p), str(o))]],
+        "h": [[k, ttl_of[k], [x for f, n in v.items() for x in (f, str(n))]]
+              for k, v in hashes.items()],
+        "p": [[k, ttl_of[k], list(v)] for k, v in hll.items()],
+        "buy": buys,
+        "win7": 7 * 86_400_000, "win30": 30 * 86_400_000,
+        "hist_ms": settings.buyer_history_ms, "hist_ttl": settings.buyer_history_ms // 1000,
+        "buy_pre": keys.buyers_prefix, "fttl": fttl, "cttl": cttl,
+        "st": states,
+        "pn": [[k, v] for k, v in names.items()],
+        "room_ttl": settings.room_ttl_s,
+        "rooms": [keys.rooms, sorted(delta.rooms)],
+        "clk": [keys.clock,
+                str(delta.max_event_ms) if delta.max_event_ms is not None else "",
+                str(applied_at_ms)],
+    }
+
+
+def remember_ttls(ops: dict[str, Any], expiry_cache: dict[str, int], applied_at_ms: int) -> None:
+    """After a successful apply: the keys whose TTL it set need no EXPIRE for a while."""
+    for key, ttl, _ in (*ops["h"], *ops["p"]):
+        if ttl:
+            expiry_cache[key] = applied_at_ms + (ttl - 60) * 1000

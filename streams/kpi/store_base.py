@@ -1,0 +1,201 @@
+"""The KpiStore read API, shared by the Redis and in-memory stores over a few fetch primitives."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from schemas.kpis import ProductSnapshot, RoomSnapshot, RoomState, SourceSnapshot, WindowInfo
+from streams.kpi import keys as K
+from streams.kpi.aggregates import product_agg, room_agg, source_agg, split_fields
+from streams.kpi.buckets import WindowPlan, plan_window
+from streams.kpi.config import KpiSettings
+from streams.kpi.fold import Delta
+from streams.kpi.formulas import product_kpis, room_kpis, source_kpis
+from streams.kpi.keys import Keys, parse_offset_field
+from streams.kpi.ops import build_ops, remember_ttls
+from streams.kpi.windows import window_span
+
+
+def _int(v: Any) -> int | None:
+    return None if v is None or v == "" else int(v)
+
+
+def parse_state(room_id: str, h: dict[str, str]) -> RoomState:
+    return RoomState(
+        room_id=room_id, brand_id=h.get("brand"), platform=h.get("platform"),
+        stage=h.get("stage"), phase=h.get("phase"),
+        broadcast_start_ms=_int(h.get("bstart")), broadcast_end_ms=_int(h.get("bend")),
+        pinned_product_id=h.get("pin_id"), pinned_product_name=h.get("pin_name"),
+        last_event_ms=_int(h.get("last_ms")), last_seen_ms=_int(h.get("last_seen")),
+    )
+
+
+class KpiStoreBase(ABC):
+    """apply/load_offsets/ping plus every read, over `_apply_ops` and three fetch primitives."""
+
+    def __init__(self, settings: KpiSettings) -> None:
+        self.settings = settings
+        self.keys = Keys(settings.key_prefix)
+        self._expiry_cache: dict[str, int] = {}
+        self._applies = 0
+
+    # -- primitives a backend provides ------------------------------------------------------
+    @abstractmethod
+    async def _apply_ops(self, ops: dict[str, Any]) -> bool: ...
+
+    @abstractmethod
+    async def _hgetall_many(self, keys: list[str]) -> list[dict[str, str]]: ...
+
+    @abstractmethod
+    async def _hmget_many(self, keys: list[str], fields: list[str]) -> list[list[str | None]]: ...
+
+    @abstractmethod
+    async def _pfcount_many(self, groups: list[list[str]]) -> list[int]: ...
+
+    @abstractmethod
+    async def _smembers(self, key: str) -> set[str]: ...
+
+    @abstractmethod
+    async def ping(self) -> bool: ...
+
+    # -- write side -------------------------------------------------------------------------
+    async def apply(self, delta: Delta, offsets: dict[tuple[str, int], int], group: str,
+                    applied_at_ms: int) -> bool:
+        """Apply a batch and its offsets in one atomic step.
+
+        Returns False (and writes nothing) when a stored offset is ahead of the given one (a
+        stale writer) or every given offset equals the stored one while the batch has events
+        (an exact replay).
+        """
+        self._applies += 1
+        if self._applies % 1000 == 0:  # forget keys whose TTL may have run out
+            self._expiry_cache = {k: t for k, t in self._expiry_cache.items() if t > applied_at_ms}
+        ops = build_ops(delta, offsets, group, applied_at_ms, self.settings, self.keys,
+                        self._expiry_cache)
+        applied = await self._apply_ops(ops)
+        if applied:
+            remember_ttls(ops, self._expiry_cache, applied_at_ms)
+        return applied
+
+    async def load_offsets(self, group: str) -> dict[tuple[str, int], int]:
+        (h,) = await self._hgetall_many([self.keys.offsets(group)])
+        return {parse_offset_field(f): int(v) for f, v in h.items()}
+
+    # -- read side --------------------------------------------------------------------------
+    async def stream_clock_ms(self) -> int | None:
+        (h,) = await self._hgetall_many([self.keys.clock])
+        return _int(h.get("event_ms"))
+
+    async def rooms(self) -> list[RoomState]:
+        ids = sorted(await self._smembers(self.keys.rooms))
+        hashes = await self._hgetall_many([self.keys.state(r) for r in ids])
+        return [parse_state(r, h) for r, h in zip(ids, hashes, strict=True) if h]
+
+    async def room_state(self, room_id: str) -> RoomState | None:
+        (h,) = await self._hgetall_many([self.keys.state(room_id)])
+        return parse_state(room_id, h) if h else None
+
+    async def _context(self, room_id: str, window: str, now_ms: int | None):
+        state_h, clock_h = await self._hgetall_many([self.keys.state(room_id), self.keys.clock])
+        state = parse_state(room_id, state_h) if state_h else None
+        first_ms = _int(state_h.get("first_ms"))
+        if now_ms is None:
+            now_ms = _int(clock_h.get("event_ms")) or 0
+        s = self.settings
+        start, end = window_span(window, state, first_ms, now_ms, s.bucket_ms)
+        plan = self._plan(start, end, now_ms)
+        info = WindowInfo(window=window, start_ms=plan.start_ms, end_ms=plan.end_ms,
+                          as_of_ms=_int(clock_h.get("applied_ms")))
+        return state, first_ms, now_ms, plan, info
+
+    # How far back from `now` data can exist; reads never plan (or loop over) more than that.
+    max_lookback_ms: int | None = None
+
+    def _plan(self, start: int, end: int, now_ms: int) -> WindowPlan:
+        s = self.settings
+        if self.max_lookback_ms is not None:
+            start = max(start, now_ms - self.max_lookback_ms)
+        return plan_window(start, max(start, end), now_ms, s.bucket_ms, s.coarse_ms,
+                           s.fine_horizon_ms)
+
+    def _bucket_keys(self, room_id: str, plan: WindowPlan) -> list[tuple[str, int]]:
+        return [(K.FINE, b) for b in plan.fine] + [(K.COARSE, b) for b in plan.coarse]
+
+    async def _sum(self, room_id: str, plan: WindowPlan):
+        """Summed fields over the plan's buckets, and the buckets that hold anything."""
+        buckets = self._bucket_keys(room_id, plan)
+        hashes = await self._hgetall_many([self.keys.bucket(room_id, r, b) for r, b in buckets])
+        summed: dict[str, int] = {}
+        present: list[tuple[tuple[str, int], dict[str, str]]] = []
+        for rb, h in zip(buckets, hashes, strict=True):
+            if h:
+                present.append((rb, h))
+                for f, v in h.items():
+                    summed[f] = summed.get(f, 0) + int(v)
+        return summed, present
+
+    async def room_kpis(self, room_id: str, window: str, now_ms: int | None = None) -> RoomSnapshot:
+        state, first_ms, now_ms, plan, info = await self._context(room_id, window, now_ms)
+        summed, present = await self._sum(room_id, plan)
+        # Online viewers are broadcast-to-date whatever the window.
+        if window.strip() == "broadcast":
+            bsum = summed
+        else:
+            s = self.settings
+            start, end = window_span("broadcast", state, first_ms, now_ms, s.bucket_ms)
+            bplan = self._plan(start, end, now_ms)
+            rows = await self._hmget_many(
+                [self.keys.bucket(room_id, r, b) for r, b in self._bucket_keys(room_id, bplan)],
+                ["ent", "lv"])
+            bsum = {"ent": sum(int(r[0] or 0) for r in rows),
+                    "lv": sum(int(r[1] or 0) for r in rows)}
+        online = bsum.get("ent", 0) - bsum.get("lv", 0)
+        kinds = list(K.ROOM_HLLS)
+        groups = [[self.keys.hll(room_id, r, b, kind) for (r, b), _ in present] for kind in kinds]
+        counts = await self._pfcount_many(groups)
+        split = split_fields(summed)
+        agg = room_agg(split.room, dict(zip(kinds, counts, strict=True)), online)
+        return RoomSnapshot(room_id=room_id, info=info,
+                            kpis={str(k): v for k, v in room_kpis(agg).items()})
+
+    async def product_kpis(self, room_id: str, window: str,
+                           now_ms: int | None = None) -> list[ProductSnapshot]:
+        _, _, _, plan, info = await self._context(room_id, window, now_ms)
+        summed, present = await self._sum(room_id, plan)
+        products = split_fields(summed).products
+
+        def rank(pid: str) -> tuple:
+            c = products[pid]
+            return (-(c.get("gp", 0) - c.get("gr", 0)), -c.get("clk", 0), -c.get("exp", 0), pid)
+
+        top = sorted(products, key=rank)[: self.settings.top_n_products]
+        where: dict[str, list[tuple[str, int]]] = {}
+        for rb, h in present:  # only buckets where a product has counters can hold its HLLs
+            for pid in {f[2:].rpartition(":")[0] for f in h if f.startswith("p:")}:
+                where.setdefault(pid, []).append(rb)
+        kinds = list(K.PRODUCT_HLLS)
+        groups = [[self.keys.product_hll(room_id, r, b, kind, pid) for r, b in where[pid]]
+                  for pid in top for kind in kinds]
+        counts = await self._pfcount_many(groups)
+        (names,) = await self._hgetall_many([self.keys.product_names(room_id)])
+        out = []
+        for i, pid in enumerate(top):
+            distinct = dict(zip(kinds, counts[i * len(kinds):(i + 1) * len(kinds)], strict=True))
+            kpis = product_kpis(product_agg(products[pid], distinct))
+            out.append(ProductSnapshot(room_id=room_id, product_id=pid, product_name=names.get(pid),
+                                       info=info, kpis={str(k): v for k, v in kpis.items()}))
+        return out
+
+    async def source_kpis(self, room_id: str, window: str,
+                          now_ms: int | None = None) -> list[SourceSnapshot]:
+        _, _, _, plan, info = await self._context(room_id, window, now_ms)
+        summed, _ = await self._sum(room_id, plan)
+        all_entries = summed.get("ent", 0)
+        out = []
+        for src, c in sorted(split_fields(summed).sources.items()):
+            kpis = source_kpis(source_agg(c, all_entries))
+            out.append(SourceSnapshot(room_id=room_id, source=src, info=info,
+                                      kpis={str(k): v for k, v in kpis.items()}))
+        return out
+

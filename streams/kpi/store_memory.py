@@ -1,0 +1,127 @@
+"""InMemoryKpiStore: the same store in process dicts (exact sets, no HLL), for tests/backtests."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from streams.kpi.config import KpiSettings
+from streams.kpi.store_base import KpiStoreBase
+
+T = TypeVar("T")
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never really awaits (every memory-store method) without a loop."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise RuntimeError("coroutine awaited something; use asyncio.run")
+
+
+class InMemoryKpiStore(KpiStoreBase):
+    """Mirrors the Redis apply script line for line; distinct counts are exact (sets).
+
+    No expiry and no lookback limit (a backtest is bounded by its input), so windows longer than
+    the Redis store's coarse TTL (13 h) read more here than there. `ttl` records the TTL each key would get.
+    Every method is async; `run_sync(store.room_kpis(...))` runs one without an event loop.
+    """
+
+    def __init__(self, settings: KpiSettings | None = None) -> None:
+        super().__init__(settings or KpiSettings())
+        self.hashes: dict[str, dict[str, str]] = {}
+        self.sets: dict[str, set[str]] = {}  # HLLs (exact) and the rooms set
+        self.zsets: dict[str, dict[str, int]] = {}
+        self.ttl: dict[str, int] = {}
+
+    async def ping(self) -> bool:
+        return True
+
+    async def _hgetall_many(self, keys: list[str]) -> list[dict[str, str]]:
+        return [dict(self.hashes.get(k, {})) for k in keys]
+
+    async def _hmget_many(self, keys: list[str], fields: list[str]) -> list[list[str | None]]:
+        return [[self.hashes.get(k, {}).get(f) for f in fields] for k in keys]
+
+    async def _pfcount_many(self, groups: list[list[str]]) -> list[int]:
+        return [len(set().union(*(self.sets.get(k, ()) for k in g))) if g else 0 for g in groups]
+
+    async def _smembers(self, key: str) -> set[str]:
+        return set(self.sets.get(key, ()))
+
+    async def _apply_ops(self, p: dict[str, Any]) -> bool:  # noqa: C901 - mirrors the script
+        okey, ofl = p["off"]
+        stored = self.hashes.get(okey, {})
+        if ofl:
+            pairs = list(zip(ofl[::2], ofl[1::2], strict=True))
+            stale = any(f in stored and int(stored[f]) > int(v) for f, v in pairs)
+            same = all(f in stored and int(stored[f]) == int(v) for f, v in pairs)
+            if stale or (same and p["n"] > 0):
+                return False
+        for key, first, last, platform, bs, be, stamped in p["st"]:
+            h = self.hashes.setdefault(key, {})
+            if "first_ms" not in h or int(first) < int(h["first_ms"]):
+                h["first_ms"] = first
+            if "last_ms" not in h or int(last) > int(h["last_ms"]):
+                h["last_ms"] = last
+            h["last_seen"] = p["clk"][2]
+            if platform:
+                h.setdefault("platform", platform)
+            bstart = int(h["bstart"]) if "bstart" in h else None
+            bend = int(h["bend"]) if "bend" in h else None
+            if bs and (bstart is None or int(bs) > bstart):
+                h["bstart"], bstart = bs, int(bs)
+                if bend is not None and bend < bstart:
+                    del h["bend"]
+                    bend = None
+            if be and (bstart is None or int(be) >= bstart) and (bend is None or int(be) > bend):
+                h["bend"] = be
+            for u in stamped:
+                if u[0] not in h or int(u[1]) >= int(h[u[0]]):
+                    h.update(zip(u[::2], u[1::2], strict=True))
+            self.ttl[key] = p["room_ttl"]
+        for key, flat in p["pn"]:
+            self.hashes.setdefault(key, {}).update(zip(flat[::2], flat[1::2], strict=True))
+            self.ttl[key] = p["room_ttl"]
+        for key, ttl, flat in p["h"]:
+            h = self.hashes.setdefault(key, {})
+            for f, n in zip(flat[::2], flat[1::2], strict=True):
+                h[f] = str(int(h.get(f, 0)) + int(n))
+            if ttl:
+                self.ttl[key] = ttl
+        for key, ttl, members in p["p"]:
+            self.sets.setdefault(key, set()).update(members)
+            if ttl:
+                self.ttl[key] = ttl
+        newest: dict[str, int] = {}
+        for ts, ts_s, user, brand, state_key, room, f7, c7, f30, c30 in p["buy"]:
+            brand = brand or self.hashes.get(state_key, {}).get("brand") or room
+            hk = p["buy_pre"] + brand
+            z = self.zsets.setdefault(hk, {})
+            if user in z:
+                gap = ts - z[user]
+                if 0 < gap <= p["win30"]:
+                    rep = ((f7, p["fttl"]), (c7, p["cttl"])) if gap <= p["win7"] else ()
+                    for k, ttl in (*rep, (f30, p["fttl"]), (c30, p["cttl"])):
+                        self.sets.setdefault(k, set()).add(user)
+                        self.ttl[k] = ttl
+            z[user] = max(z.get(user, ts), ts)
+            newest[hk] = max(newest.get(hk, ts), ts)
+        for hk, ts in newest.items():
+            z = self.zsets[hk]
+            for user in [u for u, score in z.items() if score < ts - p["hist_ms"]]:
+                del z[user]
+            self.ttl[hk] = p["hist_ttl"]
+        rooms_key, rooms = p["rooms"]
+        if rooms:
+            self.sets.setdefault(rooms_key, set()).update(rooms)
+        clk_key, event_ms, applied = p["clk"]
+        clk = self.hashes.setdefault(clk_key, {})
+        if event_ms and ("event_ms" not in clk or int(event_ms) > int(clk["event_ms"])):
+            clk["event_ms"] = event_ms
+        clk["applied_ms"] = applied
+        if ofl:
+            self.hashes.setdefault(okey, {}).update(zip(ofl[::2], ofl[1::2], strict=True))
+        return True

@@ -1,0 +1,63 @@
+"""Bucket math, lateness and window planning over fine and coarse buckets."""
+
+from __future__ import annotations
+
+from streams.kpi.buckets import ceil_to, floor_to, is_late, plan_window
+
+S, C = 10_000, 300_000
+HORIZON = 33 * 60_000
+T = 1_763_000_100_000  # multiple of 5 min
+
+
+def test_floor_and_ceil():
+    assert floor_to(T + 9_999, S) == T
+    assert ceil_to(T + 1, S) == T + S
+    assert ceil_to(T, S) == T
+
+
+def test_is_late_uses_grace_and_tolerates_no_watermark():
+    assert not is_late(T, None, 120_000)
+    assert not is_late(T - 120_000, T, 120_000)
+    assert is_late(T - 120_001, T, 120_000)
+
+
+def test_recent_window_is_fine_buckets_only():
+    p = plan_window(T - 60_000, T + S, now_ms=T + 5, bucket_ms=S, coarse_ms=C,
+                    fine_horizon_ms=HORIZON)
+    assert p.coarse == ()
+    assert p.fine == tuple(range(T - 60_000, T + S, S))
+    assert (p.start_ms, p.end_ms) == (T - 60_000, T + S)
+
+
+def test_partial_start_and_end_round_out_to_buckets():
+    p = plan_window(T + 3, T + 25_001, now_ms=T + 25_001, bucket_ms=S, coarse_ms=C,
+                    fine_horizon_ms=HORIZON)
+    assert (p.start_ms, p.end_ms) == (T, T + 30_000)
+    assert len(p.fine) == 3
+
+
+def test_old_part_comes_from_coarse_buckets_and_start_rounds_down():
+    now = T + 12 * 3_600_000 + 7_000
+    start = T + 42_000  # mid coarse bucket, far older than the fine horizon
+    p = plan_window(start, now + 1, now_ms=now, bucket_ms=S, coarse_ms=C, fine_horizon_ms=HORIZON)
+    assert p.start_ms == T
+    split = ceil_to(now - HORIZON, C)
+    assert p.coarse == tuple(range(T, split, C))
+    assert p.fine == tuple(range(split, floor_to(now, S) + S, S))
+    assert split > now - HORIZON  # every fine bucket read is inside the fine horizon
+    # The plan tiles the span with no gap and no overlap.
+    assert p.coarse[-1] + C == p.fine[0]
+
+
+def test_old_window_entirely_beyond_horizon_is_coarse_only():
+    now = T + 10 * 3_600_000
+    p = plan_window(T + 1_000, T + 30 * 60_000 + 1_000, now_ms=now, bucket_ms=S, coarse_ms=C,
+                    fine_horizon_ms=HORIZON)
+    assert p.fine == ()
+    assert (p.start_ms, p.end_ms) == (T, T + 35 * 60_000)
+    assert p.coarse == tuple(range(T, T + 35 * 60_000, C))
+
+
+def test_empty_window():
+    p = plan_window(T, T, now_ms=T, bucket_ms=S, coarse_ms=C, fine_horizon_ms=HORIZON)
+    assert p.fine == () and p.coarse == () and p.start_ms == p.end_ms

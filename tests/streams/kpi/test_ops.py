@@ -1,0 +1,57 @@
+"""Apply payload: fine + coarse targets, string values, TTL sent once per key, hash tags."""
+
+from __future__ import annotations
+
+from streams.kpi.config import KpiSettings
+from streams.kpi.fold import BatchFolder
+from streams.kpi.keys import Keys, offset_field, parse_offset_field
+from streams.kpi.ops import build_ops, remember_ttls
+from tests.streams.kpi.factory import T0, ev, order
+
+S = KpiSettings()
+K = Keys("rp")
+
+
+def delta(*events):
+    f = BatchFolder(S)
+    for e in events:
+        f.add(e)
+    return f.take()
+
+
+def test_counters_go_to_fine_and_coarse_buckets_as_strings():
+    ops = build_ops(delta(ev("enter", 0), ev("enter", 15_000, user="u2")), {("t", 0): 2}, "g", 1,
+                    S, K)
+    h = {k: (ttl, dict(zip(f[::2], f[1::2], strict=True))) for k, ttl, f in ops["h"]}
+    assert h[K.bucket("r1", "f", T0)] == (S.bucket_ttl_s, {"ent": "1", "s:other:ent": "1"})
+    assert h[K.bucket("r1", "f", T0 + 10_000)][1]["ent"] == "1"
+    assert h[K.bucket("r1", "c", T0)] == (S.coarse_ttl_s, {"ent": "2", "s:other:ent": "2"})
+    p = {k: set(m) for k, _, m in ops["p"]}
+    assert p[K.hll("r1", "c", T0, "uv")] == {"u1", "u2"}
+    assert ops["off"] == [K.offsets("g"), ["t:0", "2"]]
+
+
+def test_ttl_sent_on_first_write_only_until_the_cache_lapses():
+    cache: dict[str, int] = {}
+    d = delta(order(0))
+    first = build_ops(d, {}, "g", 1_000, S, K, cache)
+    assert build_ops(d, {}, "g", 1_000, S, K, cache) == first  # not applied yet: TTLs again
+    remember_ttls(first, cache, 1_000)
+    again = build_ops(d, {}, "g", 2_000, S, K, cache)
+    later = build_ops(d, {}, "g", 1_000 + S.bucket_ttl_s * 1000, S, K, cache)
+    ttl = lambda ops, key: {k: t for k, t, _ in ops["h"] + ops["p"]}[key]  # noqa: E731
+    fine = K.bucket("r1", "f", T0)
+    assert ttl(first, fine) == S.bucket_ttl_s and ttl(again, fine) == 0
+    assert ttl(later, fine) == S.bucket_ttl_s  # fine TTL lapsed in the cache: sent again
+    assert ttl(later, K.bucket("r1", "c", T0)) == 0  # coarse still cached
+
+
+def test_every_room_key_carries_the_room_hash_tag():
+    room = "weird:room}{x"
+    for key in (K.bucket(room, "f", 1), K.hll(room, "c", 1, "uv"), K.state(room),
+                K.product_hll(room, "f", 1, "ck", "p:1"), K.product_names(room)):
+        assert key.startswith("rp:{weird:room}")  # Redis hashes up to the first '}'
+
+
+def test_offset_fields_round_trip():
+    assert parse_offset_field(offset_field("roompulse.views", 12)) == ("roompulse.views", 12)

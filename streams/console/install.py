@@ -1,0 +1,71 @@
+"""Wire the console into a Faust worker's web server (or any aiohttp application)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from alerts.silences import SilenceStore
+from alerts.sinks.console import AlertFeed, ConsoleFeed
+from alerts.targets import Targets
+from streams.console.context import ConsoleContext, log
+from streams.console.pages import ConsolePages
+from streams.console.readings import KpiReader, Readings
+from streams.console.settings import ConsoleSettings
+from streams.console.silence_store import RedisSilenceStore
+from streams.console.silencing import AlertSilences, ConsoleSilences
+from streams.console.stream import AlertStream
+from streams.console.views import ConsoleApi
+
+if TYPE_CHECKING:
+    import faust
+
+
+def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
+                silences: SilenceStore | ConsoleSilences, targets: Targets | None = None,
+                settings: ConsoleSettings) -> ConsoleContext:
+    """Register the console's routes and hooks on an aiohttp application that has not started.
+    `silences` is the alert engine's SilenceStore (wrapped here) or a ready ConsoleSilences."""
+    if not hasattr(silences, "active"):
+        silences = AlertSilences(silences)
+    ctx = ConsoleContext(settings=settings, feed=feed, readings=Readings(store, targets),
+                         silences=silences)
+    pages, api, stream = ConsolePages(ctx), ConsoleApi(ctx), AlertStream(ctx)
+    web_app.router.add_routes(pages.routes() + api.routes() + stream.routes())
+    web_app.on_response_prepare.append(pages.on_prepare)
+    web_app.on_shutdown.append(stream.on_shutdown)
+    if not settings.tokens and not settings.trust_proxy_header:
+        log.warning("console: no operator/viewer tokens configured and no trusted proxy: "
+                    "nobody can log in (set ROOMPULSE_CONSOLE_OPERATOR_TOKENS)")
+    return ctx
+
+
+def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
+                    silences: SilenceStore | ConsoleSilences, targets: Targets | None = None,
+                    settings: ConsoleSettings | None = None) -> ConsoleContext | None:
+    """Serve the console from the worker's Faust web server at `settings.base_path`."""
+    settings = settings or ConsoleSettings()
+    if not settings.enabled:
+        return None
+    return add_console(app.web.web_app, store=store, feed=feed, silences=silences,
+                       targets=targets, settings=settings)
+
+
+def console_feed(redis, key_prefix: str = "rp") -> ConsoleFeed:
+    """The feed all worker processes share, next to the KPI keys: `<key_prefix>:console:*`.
+    The alert pipeline's console sink and the console views must both be built with this."""
+    return ConsoleFeed(redis, prefix=f"{key_prefix}:console")
+
+
+def install_worker_console(app: faust.App, rt, *,
+                           silences: SilenceStore | ConsoleSilences | None = None,
+                           targets: Targets | None = None,
+                           settings: ConsoleSettings | None = None) -> ConsoleContext | None:
+    """install_console with the worker Runtime's store, Redis client and key prefix. Without
+    `silences`, a RedisSilenceStore under the same prefix (pass the notify pipeline's store so
+    that console silences mute it)."""
+    if silences is None:
+        silences = RedisSilenceStore(rt.redis, prefix=rt.kpi.key_prefix)
+    return install_console(app, store=rt.store, feed=console_feed(rt.redis, rt.kpi.key_prefix),
+                           silences=silences, targets=targets, settings=settings)

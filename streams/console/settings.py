@@ -1,0 +1,91 @@
+"""Console settings (env prefix ROOMPULSE_CONSOLE_): who may log in, and how sessions are signed."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROLES = ("viewer", "operator")
+
+
+def read_token_file(path: Path) -> dict[str, SecretStr]:
+    """`name:token` (or `name token`) per line; blank lines and `#` comments are skipped."""
+    out: dict[str, SecretStr] = {}
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        sep = ":" if ":" in line else None
+        name, _, token = line.partition(sep) if sep else line.partition(" ")
+        name, token = name.strip(), token.strip()
+        if not name or not token:
+            # Never echo the line: it may hold a token.
+            raise ValueError(f"{path}:{n}: expected 'name:token'")
+        out[name] = SecretStr(token)
+    return out
+
+
+class ConsoleSettings(BaseSettings):
+    """Operators can acknowledge and silence; viewers only watch. Tokens map name -> secret."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ROOMPULSE_CONSOLE_", frozen=True, extra="ignore", env_file=None
+    )
+
+    enabled: bool = True
+    base_path: str = Field("/console", description="URL prefix of the console pages and API")
+    operator_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict, description='JSON {"name": "token"}; env ..._OPERATOR_TOKENS')
+    viewer_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    operator_tokens_file: Path | None = Field(None, description="file of name:token lines")
+    viewer_tokens_file: Path | None = None
+    trust_proxy_header: bool = Field(
+        False, description="take the user and role from a trusted reverse proxy's headers")
+    proxy_user_header: str = "X-Forwarded-User"
+    proxy_role_header: str = "X-Forwarded-Role"
+    session_secret: SecretStr | None = Field(
+        None, description="HMAC key for session cookies; unset = random per process")
+    session_ttl_s: int = Field(12 * 3600, ge=60)
+    cookie_secure: bool = Field(False, description="set behind HTTPS so the cookie is Secure")
+    default_lang: str = "zh-CN"
+    max_silence_minutes: int = Field(24 * 60, ge=1)
+
+    @field_validator("base_path")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        v = "/" + v.strip("/")
+        return "" if v == "/" else v
+
+    @field_validator("default_lang")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        if v not in ("zh-CN", "en"):
+            raise ValueError("default_lang is zh-CN or en")
+        return v
+
+    @cached_property
+    def tokens(self) -> dict[str, tuple[str, str]]:
+        """token -> (name, role); operator wins when the same token is listed twice."""
+        table: dict[str, tuple[str, str]] = {}
+        viewers = dict(self.viewer_tokens)
+        if self.viewer_tokens_file:
+            viewers.update(read_token_file(self.viewer_tokens_file))
+        operators = dict(self.operator_tokens)
+        if self.operator_tokens_file:
+            operators.update(read_token_file(self.operator_tokens_file))
+        for role, names in (("viewer", viewers), ("operator", operators)):
+            for name, token in names.items():
+                value = token.get_secret_value()
+                if value:
+                    table[value] = (name, role)
+        return table
+
+    @cached_property
+    def signing_key(self) -> bytes:
+        if self.session_secret is not None and self.session_secret.get_secret_value():
+            return self.session_secret.get_secret_value().encode()
+        return secrets.token_bytes(32)

@@ -1,0 +1,132 @@
+"""ConsoleFeed: newest-first feed, current alerts, acknowledgements kept per firing episode."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+
+from alerts.model import Alert, Audience, Evidence, fingerprint
+from alerts.sinks.base import Sink, SinkError
+from alerts.sinks.console import ConsoleFeed, MemoryConsoleFeed
+from streams.stack import free_port
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+T0 = 1_763_000_000_000
+
+
+def alert(rule: str = "low_ctr", room: str = "r1", state: str = "firing", starts_at: int = T0,
+          **labels: str) -> Alert:
+    return Alert(
+        fingerprint=fingerprint(rule, room, labels), rule=rule, room_id=room, state=state,
+        severity="warning", audience=(Audience.control_room,), labels=labels,
+        starts_at=starts_at, ends_at=None if state == "firing" else starts_at + 60_000,
+        evidence=Evidence(kpi="ctr", value=0.01, window="5m", target=0.03),
+        summary={"zh-CN": "点击率低", "en": "CTR low"}, action={"zh-CN": "讲解", "en": "pitch"})
+
+
+@pytest.fixture
+async def redis_feed(stack):
+    client = aioredis.Redis.from_url(stack.redis_url)
+    prefix = f"t{uuid.uuid4().hex[:8]}:console"
+    try:
+        yield ConsoleFeed(client, prefix=prefix, maxlen=50), client, prefix
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request):
+    # Start the stack outside the event loop (its start-up runs asyncio.run).
+    return request.getfixturevalue("stack") if request.param == "redis" else None
+
+
+@pytest.fixture
+async def feed(backend):
+    if backend is None:
+        yield MemoryConsoleFeed(maxlen=50)
+        return
+    client = aioredis.Redis.from_url(backend.redis_url)
+    try:
+        yield ConsoleFeed(client, prefix=f"t{uuid.uuid4().hex[:8]}:console", maxlen=50)
+    finally:
+        await client.aclose()
+
+
+async def test_both_are_sinks():
+    assert isinstance(MemoryConsoleFeed(), Sink)
+    assert MemoryConsoleFeed().name == ConsoleFeed(None).name == "console"
+
+
+async def test_recent_is_newest_first_and_current_tracks_state(feed):
+    a, b = alert("low_ctr"), alert("low_entry", starts_at=T0 + 1000)
+    await feed.send([a])
+    await feed.send([b])
+    await feed.send([alert("low_ctr", state="resolved")])
+    recent = await feed.recent(10)
+    assert [(e.kind, e.data["alert"]["rule"], e.data["alert"]["state"]) for e in recent] == [
+        ("alert", "low_ctr", "resolved"), ("alert", "low_entry", "firing"),
+        ("alert", "low_ctr", "firing")]
+    assert [x.rule for x in await feed.current()] == ["low_entry"]
+    assert await feed.last_id() == recent[0].id
+
+
+async def test_ack_is_recorded_once_and_only_for_firing(feed):
+    a = alert()
+    await feed.send([a])
+    first = await feed.ack(a.fingerprint, "alice", now_ms=T0 + 5)
+    assert (first.by, first.at_ms, first.starts_at) == ("alice", T0 + 5, T0)
+    again = await feed.ack(a.fingerprint, "carol", now_ms=T0 + 9)
+    assert (again.by, again.at_ms) == ("alice", T0 + 5)  # the first acknowledgement stands
+    assert await feed.ack("0000000000000000", "alice") is None
+    acks = await feed.acks([(a.fingerprint, T0), (a.fingerprint, T0 + 1)])
+    assert list(acks) == [(a.fingerprint, T0)]
+    kinds = [e.kind for e in await feed.recent(10)]
+    assert kinds == ["ack", "alert"]  # one ack entry: the repeat did not announce anything
+    # A new firing episode of the same series is not acknowledged.
+    await feed.send([alert(state="resolved")])
+    assert await feed.ack(a.fingerprint, "alice") is None
+    await feed.send([alert(starts_at=T0 + 600_000)])
+    assert await feed.acks([(a.fingerprint, T0 + 600_000)]) == {}
+
+
+async def test_follow_returns_only_newer_entries(feed):
+    await feed.send([alert("a")])
+    mark = await feed.last_id()
+    assert await feed.follow(mark, block_ms=10) == []
+    await feed.send([alert("b"), alert("c")])
+    await feed.announce("silence", {"silence": {"id": "s1"}})
+    got = await feed.follow(mark, block_ms=10)
+    assert [e.kind for e in got] == ["alert", "alert", "silence"]
+    assert [e.data.get("alert", {}).get("rule") for e in got[:2]] == ["b", "c"]
+
+
+async def test_feed_is_capped(feed):
+    for i in range(200):
+        await feed.send([alert(f"rule{i}")])
+    recent = await feed.recent(1000)
+    # Redis trims approximately (whole macro nodes): capped, but maybe a little above maxlen.
+    assert 50 <= len(recent) < 200
+    assert recent[0].data["alert"]["rule"] == "rule199"
+
+
+async def test_acks_survive_a_new_feed_object(redis_feed):
+    feed, client, prefix = redis_feed
+    a = alert()
+    await feed.send([a])
+    await feed.ack(a.fingerprint, "alice", now_ms=T0 + 7)
+    other = ConsoleFeed(client, prefix=prefix)  # e.g. another worker process
+    acks = await other.acks([(a.fingerprint, T0)])
+    assert acks[(a.fingerprint, T0)].by == "alice"
+    assert [x.fingerprint for x in await other.current()] == [a.fingerprint]
+
+
+async def test_redis_down_is_a_retryable_sink_error():
+    client = aioredis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    try:
+        with pytest.raises(SinkError) as info:
+            await ConsoleFeed(client).send([alert()])
+        assert info.value.retryable
+    finally:
+        await client.aclose()

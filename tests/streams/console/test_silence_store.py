@@ -1,0 +1,55 @@
+"""RedisSilenceStore against the real Redis: shared across clients, listed, expired, pruned."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from alerts.silences import new_silence
+from streams.console.silence_store import KEEP_EXPIRED_MS, RedisSilenceStore
+from streams.console.silencing import AlertSilences
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+T0 = 1_763_000_000_000
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def redis_client(stack):
+    client = aioredis.Redis.from_url(stack.redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def test_add_list_expire_shared_between_stores(redis_client):
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    a, b = RedisSilenceStore(redis_client, prefix=prefix), RedisSilenceStore(redis_client, prefix=prefix)
+    s = await a.add(new_silence({"rule": "low_ctr", "room_id": "r1"}, 600_000, created_by="alice",
+                                now_ms=T0))
+    assert [x.id for x in await b.list(active_at=T0 + 1)] == [s.id]
+    assert await b.list(active_at=T0 + 600_000) == []
+    assert await b.expire(s.id, now_ms=T0 + 10)
+    assert not await b.expire(s.id, now_ms=T0 + 20)  # already over
+    assert not await b.expire("nope")
+    assert await a.list(active_at=T0 + 11) == []
+    assert [x.created_by for x in await a.list()] == ["alice"]
+
+
+async def test_old_silences_are_pruned(redis_client):
+    store = RedisSilenceStore(redis_client, prefix=f"t{uuid.uuid4().hex[:8]}")
+    old = await store.add(new_silence({"rule": "x"}, 1000, now_ms=T0))
+    later = T0 + KEEP_EXPIRED_MS + 10_000
+    await store.add(new_silence({"rule": "y"}, 1000, now_ms=later))
+    assert old.id not in {s.id for s in await store.list()}
+
+
+async def test_console_adapter_over_redis(redis_client):
+    silences = AlertSilences(RedisSilenceStore(redis_client, prefix=f"t{uuid.uuid4().hex[:8]}"))
+    made = await silences.add(rule="low_ctr", room_id="r1", minutes=5, by="alice", now_ms=T0)
+    (listed,) = await silences.active(T0 + 1)
+    assert listed == made and (made.rule, made.room_id, made.created_by) == ("low_ctr", "r1", "alice")
+    assert made.ends_ms == T0 + 300_000

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Awaitable, Protocol, TypeVar, runtime_checkable
+from collections.abc import Awaitable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from schemas.kpis import ProductSnapshot, RoomSnapshot, RoomState, SourceSnapshot
 

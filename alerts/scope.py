@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -13,21 +13,26 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 from schemas.events import Phase, Stage
 
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def parse_duration_ms(value: object) -> int:
     """`90s`, `5m`, `2h`, `1d`, or a bare number of seconds -> milliseconds."""
     if isinstance(value, bool):
-        raise ValueError("a duration is like 30s, 5m or 2h")
+        raise ValueError("a duration is like 30s, 5m or 2h")  # noqa: TRY004 - pydantic wants ValueError
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return int(value * 1000)
-    m = _DUR.match(str(value))
-    if not m:
-        raise ValueError(f"duration {value!r}: use e.g. 30s, 5m, 2h")
-    return int(float(m.group(1)) * _UNIT_MS[m.group(2) or "s"])
+    text = str(value).strip()
+    m = _DUR.match(text)
+    if m:
+        return int(float(m.group(1)) * _UNIT_MS[m.group(2) or "s"])
+    parts = _PART.findall(text)
+    if not parts or "".join(a + u for a, u in parts) != text.replace(" ", ""):
+        raise ValueError(f"duration {value!r}: use e.g. 30s, 5m, 1h30m")
+    return sum(int(float(a) * _UNIT_MS[u]) for a, u in parts)
 
 
 DurationMs = Annotated[int, BeforeValidator(parse_duration_ms)]
@@ -44,7 +49,7 @@ def parse_hours(spec: str) -> frozenset[int]:
         a, b = int(lo), int(hi) if hi else int(lo)
         if not (0 <= a <= 23 and 0 <= b <= 23):
             raise ValueError(f"hours {spec!r}: hours run 0-23")
-        hours.update(range(a, b + 1) if a <= b else [*range(a, 24), *range(0, b + 1)])
+        hours.update(range(a, b + 1) if a <= b else [*range(a, 24), *range(b + 1)])
     if not hours:
         raise ValueError("hours is empty")
     return frozenset(hours)
@@ -66,7 +71,7 @@ class Moment:
 
 
 def hour_of(now_ms: int, tz: str) -> int:
-    return datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).astimezone(ZoneInfo(tz)).hour
+    return datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz)).hour
 
 
 class Scope(BaseModel):
@@ -96,6 +101,4 @@ class Scope(BaseModel):
             return False
         if self.phases is not None and m.phase not in {p.value for p in self.phases}:
             return False
-        if self.hours is not None and m.hour not in parse_hours(self.hours):
-            return False
-        return True
+        return self.hours is None or m.hour in parse_hours(self.hours)

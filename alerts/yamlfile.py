@@ -34,14 +34,19 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
                     # point at the key for a missing-field error one level below
                     line = key.start_mark.line + 1
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
+        elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
+              and 0 <= part < len(node.value)):
+            child = node.value[part]
         if child is None:
             continue  # a union tag or a model name pydantic inserted: not in the file
         node = child
         line = node.start_mark.line + 1
     return line
+
+
+def _internal(part: object) -> bool:
+    """Location parts pydantic adds for unions and validators; they are not in the file."""
+    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
 
 
 def load_yaml(path: str | Path, model: type[M], *, text: str | None = None) -> M:
@@ -63,8 +68,13 @@ def load_yaml(path: str | Path, model: type[M], *, text: str | None = None) -> M
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
         problems = []
-        for err in exc.errors(include_url=False, include_input=False):
-            loc = tuple(err.get("loc", ()))
+        errors = exc.errors(include_url=False, include_input=False)
+        # `X | list[X]` reports both branches; the list branch is noise when X failed too
+        if len(errors) > 1:
+            errors = [e for e in errors
+                      if not any(str(p).startswith("list[") for p in e.get("loc", ()))] or errors
+        for err in errors:
+            loc = tuple(p for p in err.get("loc", ()) if not _internal(p))
             line = _line_of(root, loc)
             field = ".".join(str(p) for p in loc) or "(file)"
             where = f"{name}:{line}" if line else name

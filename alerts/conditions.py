@@ -1,0 +1,230 @@
+"""Turn one rule into readings for one room: a condition status and the KPI evidence per series."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from alerts.lifecycle import Cond
+from alerts.model import Evidence
+from alerts.reader import KpiReader, resolve
+from alerts.rules import Rule
+from alerts.scope import Moment
+from alerts.targets import RoomTargets
+from schemas.kpis import KpiValue, RoomState, parse_window
+
+
+@dataclass
+class Reading:
+    """One series' status now; `labels` are the fan-out labels that make its fingerprint."""
+
+    cond: Cond
+    evidence: Evidence
+    labels: dict[str, str] = field(default_factory=dict)
+    product_id: str | None = None
+    product_name: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """KPIs of one fan-out member (the room, a product or a traffic source)."""
+
+    key: dict[str, str]
+    kpis: dict[str, KpiValue]
+    product_id: str | None = None
+    product_name: str | None = None
+    source: str | None = None
+
+
+class SnapshotCache:
+    """Reads each (room, level, window, end) once per evaluation."""
+
+    def __init__(self, reader: KpiReader) -> None:
+        self.reader = reader
+        self._cache: dict[tuple, list[Row]] = {}
+
+    async def rows(self, room_id: str, per: str, window: str, now_ms: int) -> list[Row]:
+        key = (room_id, per, window, now_ms)
+        if key not in self._cache:
+            if per == "room":
+                snap = await resolve(self.reader.room_kpis(room_id, window, now_ms))
+                rows = [Row({}, dict(snap.kpis))]
+            elif per == "product":
+                snaps = await resolve(self.reader.product_kpis(room_id, window, now_ms))
+                rows = [Row({"product_id": s.product_id}, dict(s.kpis), s.product_id,
+                            s.product_name) for s in snaps]
+            else:
+                snaps = await resolve(self.reader.source_kpis(room_id, window, now_ms))
+                rows = [Row({"source": s.source}, dict(s.kpis), source=s.source) for s in snaps]
+            self._cache[key] = rows
+        return self._cache[key]
+
+
+def compare(value: float, *, above: float | None, below: float | None, recovery: float,
+            recover_at: float | None) -> Cond:
+    """Breach past the threshold; clear only past the recovery threshold (hysteresis)."""
+    if above is not None:
+        if value > above:
+            return Cond.breach
+        back = recover_at if recover_at is not None else above * (1 - recovery)
+        return Cond.clear if value <= back else Cond.hold
+    assert below is not None
+    if value < below:
+        return Cond.breach
+    back = recover_at if recover_at is not None else below * (1 + recovery)
+    return Cond.clear if value >= back else Cond.hold
+
+
+def usable(kv: KpiValue | None, min_den: float) -> bool:
+    if kv is None or kv.value is None:
+        return False
+    return kv.denominator is None or kv.denominator >= min_den
+
+
+def shrink(kv: KpiValue, prior: KpiValue | None, weight: float) -> KpiValue:
+    """Empirical-Bayes baseline: (num + w * prior) / (den + w); a thin baseline leans on the room."""
+    if prior is None or prior.value is None or not weight or kv.denominator is None \
+            or kv.numerator is None:
+        return kv
+    den = kv.denominator + weight
+    num = kv.numerator + weight * prior.value
+    return KpiValue(value=num / den, numerator=num, denominator=den)
+
+
+def _evidence(kpi: str, kv: KpiValue, window: str, **kw) -> Evidence:
+    return Evidence(kpi=kpi, value=kv.value, numerator=kv.numerator,
+                    denominator=kv.denominator, window=window, **kw)
+
+
+def _reading(row: Row, cond: Cond, ev: Evidence, extra: dict[str, str] | None = None) -> Reading:
+    return Reading(cond, ev, {**row.key, **(extra or {})}, row.product_id, row.product_name,
+                   row.source)
+
+
+async def read_rule(rule: Rule, state: RoomState, targets: RoomTargets, moment: Moment,
+                    cache: SnapshotCache) -> list[Reading]:
+    """Every series this rule has in this room right now (absent series resolve)."""
+    if not rule.scope.holds(moment):
+        return []
+    now = moment.now_ms
+    if rule.kind == "no_data":
+        if not state.live or state.last_event_ms is None:
+            return []
+        silent_ms = max(0, now - state.last_event_ms)
+        cond = Cond.breach if silent_ms >= rule.after else Cond.clear
+        ev = Evidence(kpi="silence_s", value=silent_ms / 1000, window=f"{rule.after // 1000}s",
+                      target=rule.after / 1000)
+        return [Reading(cond, ev)]
+    if rule.kind == "target":
+        out = await _target(rule, targets, moment, cache, state.room_id)
+    elif rule.kind == "change":
+        out = await _change(rule, moment, cache, state.room_id)
+    else:
+        out = await _threshold(rule, targets, moment, cache, state.room_id)
+    if rule.pinned_only:
+        out = [r for r in out if r.product_id == state.pinned_product_id]
+        for r in out:
+            r.product_name = r.product_name or state.pinned_product_name
+    return out
+
+
+async def _threshold(rule: Rule, targets: RoomTargets, moment: Moment, cache: SnapshotCache,
+                     room_id: str) -> list[Reading]:
+    kpi = rule.kpi or "negative_comment_share"
+    window = rule.window_or_default
+    above, below = rule.above, rule.below
+    if rule.kind == "negative_share":
+        # the stage's target wins; the rule's own `above` is the fallback
+        ts = [t for t in targets.for_kpi(kpi) if t.max is not None and t.scope.holds(moment)]
+        if ts:
+            above, window = ts[0].max, rule.window or ts[0].window
+        elif above is None:
+            return []
+    out = []
+    for row in await cache.rows(room_id, rule.fan_out, window, moment.now_ms):
+        kv = row.kpis.get(kpi)
+        if not usable(kv, rule.min_denominator):
+            continue
+        cond = compare(kv.value, above=above, below=below, recovery=rule.recovery,
+                       recover_at=rule.recover_at)
+        for extra in rule.and_:
+            ekv = row.kpis.get(extra.kpi)
+            if ekv is None or ekv.value is None:
+                cond = Cond.clear
+                break
+            c = compare(ekv.value, above=extra.above, below=extra.below, recovery=rule.recovery,
+                        recover_at=None)
+            cond = Cond.clear if Cond.clear in (cond, c) else (
+                Cond.hold if Cond.hold in (cond, c) else Cond.breach)
+        ev = _evidence(kpi, kv, window, target=above if above is not None else below)
+        out.append(_reading(row, cond, ev))
+    return out
+
+
+async def _target(rule: Rule, targets: RoomTargets, moment: Moment, cache: SnapshotCache,
+                  room_id: str) -> list[Reading]:
+    out = []
+    for rt in targets.targets:
+        t = rt.target
+        if t.per != rule.fan_out or rt.kpi in rule.exclude_kpis:
+            continue
+        if (rule.kpis is not None and rt.kpi not in rule.kpis) or (rule.kpi and rt.kpi != rule.kpi):
+            continue
+        if not t.scope.holds(moment):
+            continue
+        window = rule.window or t.window
+        bounds = [("min", t.min), ("max", t.max)]
+        for row in await cache.rows(room_id, t.per, window, moment.now_ms):
+            kv = row.kpis.get(rt.kpi)
+            if not usable(kv, rule.min_denominator):
+                continue
+            for name, bound in bounds:
+                if bound is None or rule.bound not in (name, "both"):
+                    continue
+                cond = compare(kv.value, above=bound if name == "max" else None,
+                               below=bound if name == "min" else None,
+                               recovery=rule.recovery, recover_at=None)
+                ev = _evidence(rt.kpi, kv, window, target=bound)
+                out.append(_reading(row, cond, ev, {"kpi": rt.kpi, "bound": name}))
+    return out
+
+
+async def _change(rule: Rule, moment: Moment, cache: SnapshotCache, room_id: str) -> list[Reading]:
+    assert rule.kpi and rule.window
+    _, win_ms = parse_window(rule.window)
+    if rule.baseline == "previous":
+        base_window, base_ms = rule.window, win_ms
+    elif rule.baseline == "broadcast":
+        base_window, base_ms = "broadcast", win_ms
+    else:
+        base_window = rule.baseline.split(":", 1)[1]
+        base_ms = parse_window(base_window)[1] or 0
+    # both windows must lie inside the broadcast, or the baseline is half empty
+    if moment.since_start_ms is None or moment.since_start_ms < win_ms + base_ms:
+        return []
+    now = moment.now_ms
+    base_rows = {tuple(r.key.items()): r for r in
+                 await cache.rows(room_id, rule.fan_out, base_window, now - win_ms)}
+    base_min = rule.min_denominator if rule.min_baseline_denominator is None \
+        else rule.min_baseline_denominator
+    prior = None
+    if rule.baseline_prior and rule.fan_out != "room":
+        (room_row,) = await cache.rows(room_id, "room", base_window, now - win_ms)
+        prior = room_row.kpis.get(rule.kpi)
+    sign = 1 if rule.direction == "increase" else -1
+    out = []
+    for row in await cache.rows(room_id, rule.fan_out, rule.window, now):
+        kv = row.kpis.get(rule.kpi)
+        base = base_rows.get(tuple(row.key.items()))
+        bkv = base.kpis.get(rule.kpi) if base else None
+        if not usable(kv, rule.min_denominator) or not usable(bkv, base_min):
+            continue
+        bkv = shrink(bkv, prior, rule.baseline_prior)
+        if not bkv.value:
+            continue
+        change = sign * (kv.value / bkv.value - 1)
+        cond = compare(change, above=rule.by, below=None, recovery=rule.recovery,
+                       recover_at=rule.recover_at)
+        ev = _evidence(rule.kpi, kv, rule.window, target=rule.by, baseline=bkv.value)
+        out.append(_reading(row, cond, ev))
+    return out

@@ -1,0 +1,1 @@
+"""Glue that runs the alert engine: backtests, Redis-backed state and the Faust leader timer."""

@@ -1,0 +1,90 @@
+"""`install(app, store, ...)`: run the alert engine on a Faust leader timer, every second."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from alerts.evaluator import Evaluator
+from alerts.pipeline import PipelineConfig, build_pipeline
+from alerts.pipeline.config import DEFAULT_CONFIG
+from alerts.reader import KpiReader
+from alerts.reload import AlertConfig
+from alerts.sinks.base import Sink
+from alerts.sinks.prometheus import PrometheusSink
+from alerts.sinks.topic import SendFn, TopicSink
+from streams.alerting.redis_state import (
+    RedisNotificationLog,
+    RedisSeriesStore,
+    RedisSilenceStore,
+)
+from streams.alerting.runtime import AlertRuntime
+from streams.settings import TopicSettings
+
+log = logging.getLogger(__name__)
+
+
+def faust_send(app: Any) -> SendFn:
+    """A `send(topic, key, value)` over the Faust app's producer (raw bytes in, raw bytes out)."""
+    topics: dict[str, Any] = {}
+
+    async def send(topic: str, key: bytes, value: bytes) -> None:
+        if topic not in topics:
+            topics[topic] = app.topic(topic, key_serializer="raw", value_serializer="raw")
+        fut = await topics[topic].send(key=key, value=value)
+        await fut  # delivered (or raises): the retry stage sees broker failures
+
+    return send
+
+
+def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
+                  send: SendFn, topics: TopicSettings | None = None,
+                  targets_path: str | None = None, rules_path: str | None = None,
+                  sinks: Mapping[str, Sink] | None = None,
+                  pipeline_config: PipelineConfig = DEFAULT_CONFIG,
+                  key_prefix: str = "rp:alerts") -> AlertRuntime:
+    """Everything but the timer: used by `install` and by tests against a real Redis."""
+    topics = topics or TopicSettings()
+    config = AlertConfig(targets_path, rules_path, registry=registry)
+    silences = RedisSilenceStore(redis, key_prefix)
+    all_sinks: dict[str, Sink] = {"topic": TopicSink(send, topics.alerts),
+                                  "prometheus": PrometheusSink(registry)}
+    all_sinks.update(sinks or {})
+    evaluator = Evaluator(config.rules, config.targets, RedisSeriesStore(redis, key_prefix),
+                          registry=registry)
+    pipeline = build_pipeline(all_sinks, pipeline_config, silences=silences,
+                              log_store=RedisNotificationLog(redis, key_prefix),
+                              registry=registry)
+    return AlertRuntime(store, evaluator, pipeline, config, silences)
+
+
+def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegistry,
+            topics: TopicSettings | None = None, interval: float = 1.0,
+            send: SendFn | None = None, **kw: Any) -> AlertRuntime:
+    """Register the leader timer on `app`; returns the runtime (its `.silences` backs the API)."""
+    rt = build_runtime(store, redis, registry=registry, send=send or faust_send(app),
+                       topics=topics, **kw)
+
+    @app.timer(interval, on_leader=True)
+    async def evaluate_alerts() -> None:
+        try:
+            await rt.tick()
+        except Exception:  # Redis blips etc.: log and try again next second, never kill the worker
+            log.exception("alert evaluation failed")
+
+    @app.task
+    async def reload_on_sighup() -> None:
+        """SIGHUP re-reads the targets and rule files at once."""
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP,
+                                                          lambda: rt.config.check(True))
+        except (RuntimeError, NotImplementedError, ValueError):
+            log.debug("no SIGHUP handler (not the main thread)")
+
+    app.roompulse_alerts = rt  # the lead's HTTP silence endpoints use rt.silences
+    return rt

@@ -1,0 +1,74 @@
+"""One alert tick for the live worker: evaluate over the KPI store, push alerts through the pipeline."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from alerts.evaluator import EvalResult, Evaluator
+from alerts.pipeline import Pipeline
+from alerts.reader import KpiReader, resolve
+from alerts.reload import AlertConfig
+from alerts.silences import SilenceStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamClock:
+    """The stream clock, run on by wall time while no event arrives.
+
+    Without this a deployment whose only room goes silent would freeze its clock and never
+    see the silence; with it, time moves at least at wall speed (simulations run faster).
+    """
+
+    wall: Callable[[], float] = time.monotonic
+    _last: int | None = None
+    _seen_at: float = 0.0
+
+    async def now(self, reader: KpiReader) -> int | None:
+        clock = await resolve(reader.stream_clock_ms())
+        if clock is None:
+            return None
+        if self._last is None or clock > self._last:
+            self._last, self._seen_at = clock, self.wall()
+            return clock
+        return self._last + int((self.wall() - self._seen_at) * 1000)
+
+
+@dataclass
+class AlertRuntime:
+    """What the leader timer calls every second."""
+
+    reader: KpiReader
+    evaluator: Evaluator
+    pipeline: Pipeline
+    config: AlertConfig
+    silences: SilenceStore
+    clock: StreamClock = field(default_factory=StreamClock)
+    reload_every: int = 5  # ticks between polls of the targets/rule files
+    _ticks: int = 0
+    # resolutions are emitted once: if delivery failed, carry them to the next tick
+    _carry: list = field(default_factory=list)
+
+    async def tick(self) -> EvalResult | None:
+        self._ticks += 1
+        if self._ticks % self.reload_every == 0:
+            self.config.check()
+        now = await self.clock.now(self.reader)
+        if now is None:
+            return None  # no event applied yet
+        result = await self.evaluator.evaluate(self.reader, now)
+        for t in result.transitions:
+            if t.state in ("firing", "resolved"):
+                log.info("alert %s %s room=%s %s value=%s", t.rule, t.state.value, t.room_id,
+                         t.labels, t.value)
+        alerts, self._carry = self._carry + result.alerts, []
+        try:
+            await self.pipeline.run(alerts, now)
+        except Exception:
+            self._carry = [a for a in alerts if a.state == "resolved"][-1000:]
+            raise
+        return result

@@ -1,0 +1,94 @@
+"""`install` wires a leader timer and a SIGHUP reload onto a Faust app (no broker needed)."""
+
+from __future__ import annotations
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from streams.alerting.install import install
+from streams.alerting.runtime import AlertRuntime, StreamClock
+from streams.kpi.store_memory import InMemoryKpiStore
+
+
+def test_install_registers_the_timer_and_exposes_the_runtime():
+    app = faust.App("t-alerts-install", broker="kafka://127.0.0.1:9", store="memory://",
+                    web_enabled=False)
+    before = len(app._app_tasks)
+    reg = CollectorRegistry()
+    rt = install(app, InMemoryKpiStore(), redis=None, registry=reg)
+    assert isinstance(rt, AlertRuntime) and app.roompulse_alerts is rt
+    assert len(app._app_tasks) == before + 2  # the 1 s leader timer and the SIGHUP hook
+    assert reg.get_sample_value("roompulse_alert_config_valid",
+                                {"kind": "rules", "file": str(rt.config._rules.path)}) == 1
+
+
+async def test_stream_clock_runs_on_at_wall_speed_while_no_event_arrives():
+    class Reader:
+        clock = 1_000_000
+
+        async def stream_clock_ms(self):
+            return self.clock
+
+    wall = {"t": 100.0}
+    clock, reader = StreamClock(wall=lambda: wall["t"]), Reader()
+    assert await clock.now(reader) == 1_000_000
+    wall["t"] += 2.5
+    assert await clock.now(reader) == 1_002_500  # silence still counts
+    reader.clock = 1_001_000  # events resume (a late one): the clock follows them again
+    assert await clock.now(reader) == 1_001_000
+
+
+def test_settings_from_the_environment(monkeypatch, tmp_path):
+    from streams.alerting.settings import AlertSettings
+
+    monkeypatch.setenv("ROOMPULSE_ALERTS_TARGETS", str(tmp_path / "t.yaml"))
+    monkeypatch.setenv("ROOMPULSE_ALERTS_INTERVAL_S", "2")
+    kw = AlertSettings().install_kwargs()
+    assert kw == {"targets_path": str(tmp_path / "t.yaml"), "rules_path": None, "interval": 2.0,
+                  "key_prefix": "rp:alerts"}
+
+
+async def test_a_resolution_lost_to_a_failed_delivery_is_sent_next_tick():
+    import pytest
+
+    from alerts.evaluator import Evaluator
+    from alerts.pipeline import PipelineConfig, Receiver, build_pipeline
+    from alerts.reload import AlertConfig
+    from alerts.silences import InMemorySilenceStore
+    from tests.alerts.helpers import T0, pack, reader, targets
+
+    class FlakySilences(InMemorySilenceStore):
+        fail = False
+
+        async def list(self, *, active_at=None):
+            if self.fail:
+                raise ConnectionError("redis down")
+            return await super().list(active_at=active_at)
+
+    class Sink:
+        name = "rec"
+
+        def __init__(self):
+            self.got = []
+
+        async def send(self, alerts):
+            self.got.extend((a.rule, a.state.value) for a in alerts)
+
+    sink, silences = Sink(), FlakySilences()
+    pipe = build_pipeline({"rec": sink}, PipelineConfig(receivers=(Receiver(name="r",
+                                                                            sinks=("rec",)),)),
+                          silences=silences)
+    r = reader({"room": {"stage": "conversion", "phase": "live",
+                         "silent": [{"from": "0m", "until": "2m"}]}})
+    ev = Evaluator(pack({"id": "s", "kind": "no_data", "after": "60s"}), targets())
+    rt = AlertRuntime(r, ev, pipe, AlertConfig(), silences, StreamClock(wall=lambda: 0.0))
+    for t in (60, 70):
+        r.now_ms = T0 + t * 1000
+        await rt.tick()
+    assert sink.got == [("s", "firing")]
+    r.now_ms, silences.fail = T0 + 130_000, True  # resolves while delivery is down
+    with pytest.raises(ConnectionError):
+        await rt.tick()
+    r.now_ms, silences.fail = T0 + 140_000, False
+    await rt.tick()
+    assert sink.got == [("s", "firing"), ("s", "resolved")]

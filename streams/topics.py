@@ -47,7 +47,9 @@ async def create_topics(kafka: KafkaSettings, topics: TopicSettings) -> dict[str
                 [NewTopic(t, topics.partitions, topics.replication_factor) for t in missing]
             )
         # Tansu cannot add partitions later, so report a mismatch loudly instead of hiding it.
-        described = await admin.describe_topics([t for t in wanted if t in existing])
+        present = [t for t in wanted if t in existing]
+        # describe_topics([]) describes EVERY topic; only check the ones that existed.
+        described = await admin.describe_topics(present) if present else []
         for desc in described:
             count = len(desc.get("partitions", []))
             if count and count != topics.partitions:

@@ -57,20 +57,32 @@ class DeadLetterSink:
 
     def __init__(self, kafka: KafkaSettings, topic: str, *, client_id: str = "roompulse-dlq"):
         self.topic = topic
-        self._producer = AIOKafkaProducer(
-            **kafka.client_kwargs(), client_id=client_id,
-            compression_type=kafka.compression, acks="all", linger_ms=5,
-        )
+        self._kafka, self._client_id = kafka, client_id
+        self._producer: AIOKafkaProducer | None = None
+
+        self._started = False
+        self._starting = asyncio.Lock()
 
     async def start(self) -> None:
-        await self._producer.start()
+        async with self._starting:  # the KPI loop and the control agent share one sink
+            if not self._started:
+                # Created here, not in __init__: aiokafka binds to the running loop.
+                self._producer = AIOKafkaProducer(
+                    **self._kafka.client_kwargs(), client_id=self._client_id,
+                    compression_type=self._kafka.compression, acks="all", linger_ms=5,
+                )
+                await self._producer.start()
+                self._started = True
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._started:
+            self._started = False
+            await self._producer.stop()
 
     async def send(self, rejected: list[Rejected]) -> None:
         if not rejected:
             return
+        await self.start()
         now_ms = int(time.time() * 1000)
         futures = [
             await self._producer.send(self.topic, encode_dead_letter(r, now_ms), key=r.key)

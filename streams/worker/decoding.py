@@ -74,5 +74,5 @@ def _bad_indices(exc: ValidationError, n: int) -> set[int]:
             if loc and isinstance(loc[0], int) and 0 <= loc[0] < n:
                 bad.add(loc[0])
     except Exception:  # noqa: BLE001 - rendering errors can fail; treat all as suspect
-        pass
+        return set(range(n))
     return bad or set(range(n))

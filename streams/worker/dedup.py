@@ -6,16 +6,16 @@ from collections import deque
 
 
 class RecentIds:
-    """The event_ids of the last `size` valid messages of ONE partition.
+    """The event_ids of the last `size` messages of ONE partition.
 
     Bound: at most `size` ids (and one counter entry per distinct id among them) per partition.
     The window is defined by message position, not by time, so replaying the `size` messages
     before a stored offset rebuilds exactly the memory an uninterrupted worker would have had.
-    Every valid message enters the window (duplicates and late events too), which keeps that
-    definition independent of the decisions made with it.
+    Every message takes a place in the window (duplicates, late and invalid ones too), which
+    keeps that definition independent of the decisions made with it.
     """
 
-    __slots__ = ("size", "_order", "_count")
+    __slots__ = ("_count", "_order", "size")
 
     def __init__(self, size: int) -> None:
         if size < 1:
@@ -30,11 +30,15 @@ class RecentIds:
     def __contains__(self, event_id: str) -> bool:
         return event_id in self._count
 
+    def skip(self) -> None:
+        """An invalid message still takes a place in the window ("" is never an event_id)."""
+        self.seen("")
+
     def seen(self, event_id: str) -> bool:
         """Remember `event_id`; return True when it was already in the window (a duplicate)."""
         count = self._count
-        dup = event_id in count
-        count[event_id] = count.get(event_id, 0) + 1
+        n = count.get(event_id, 0)
+        count[event_id] = n + 1
         order = self._order
         order.append(event_id)
         if len(order) > self.size:
@@ -44,7 +48,7 @@ class RecentIds:
                 count[old] = left
             else:
                 del count[old]
-        return dup
+        return n > 0
 
 
 class PartitionMemory:

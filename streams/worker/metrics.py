@@ -89,7 +89,8 @@ class KpiCollector(Collector):
     async def refresh(self) -> None:
         rooms: list[tuple[str, str, str, float]] = []
         products: list[tuple[str, str, str, str, float]] = []
-        for room in await self.store.rooms():
+        for state in await self.store.rooms():
+            room = state.room_id
             for window in self.windows:
                 snap = await self.store.room_kpis(room, window)
                 for name, kv in snap.kpis.items():

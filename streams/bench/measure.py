@@ -1,0 +1,91 @@
+"""Process and latency measurements for the bench: /proc CPU and peak RSS, percentiles, progress."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set size) of a live process, in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def say(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Run:
+    """First and last observation of a consuming process's progress."""
+
+    n_first: int = 0
+    t_first: float = 0.0
+    cpu_first: float = 0.0
+    n_last: int = 0
+    t_last: float = 0.0
+    cpu_last: float = 0.0
+
+    @property
+    def events_per_s(self) -> float:
+        span = self.t_last - self.t_first
+        return (self.n_last - self.n_first) / span if span > 0 else float("nan")
+
+    @property
+    def cpu_s_per_million(self) -> float:
+        n = self.n_last - self.n_first
+        return (self.cpu_last - self.cpu_first) / n * 1e6 if n else float("nan")
+
+
+async def watch(progress, target: int, pid: int | None, timeout: float, label: str,
+                poll_s: float = 0.02) -> Run:
+    """Poll `await progress()` (events applied so far) until it reaches `target`.
+
+    The first observation with something applied starts the clock, so start-up time (Faust,
+    group join) is excluded; CPU time is sampled at the same two moments.
+    """
+    run = Run()
+    started = time.monotonic()
+    last_report = started
+    while True:
+        n = await progress()
+        now = time.perf_counter()
+        cpu = cpu_seconds(pid) if pid else 0.0
+        if n > 0 and run.t_first == 0.0:
+            run.n_first, run.t_first, run.cpu_first = n, now, cpu
+        run.n_last, run.t_last, run.cpu_last = n, now, cpu
+        if n >= target:
+            return run
+        if time.monotonic() - started > timeout:
+            say(f"{label}: timed out at {n}/{target} after {timeout:.0f}s")
+            return run
+        if time.monotonic() - last_report > 2:
+            last_report = time.monotonic()
+            say(f"{label}: {n}/{target} applied")
+        await asyncio.sleep(poll_s)

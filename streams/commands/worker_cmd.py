@@ -1,0 +1,59 @@
+"""`roompulse worker`: run the Faust KPI worker (starting the embedded stack when none is set)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from streams.settings import KafkaSettings, RedisSettings, TopicSettings
+from streams.stack import start_stack
+from streams.topics import create_topics
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("worker", help="run the KPI worker (Faust app + batched KPI loop)")
+    p.add_argument("--web-port", type=int, default=None,
+                   help="HTTP port of the KPI API and /metrics (default ROOMPULSE_WORKER_WEB_PORT "
+                        "or 6066; 0 = any free port)")
+    p.add_argument("--loglevel", default=None, help="debug, info, warning (default info)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import faust
+
+    from streams.stack import free_port
+    from streams.worker.app import create_app
+    from streams.worker.config import WorkerSettings
+
+    kafka, redis_settings = KafkaSettings(), RedisSettings()
+    stack = None
+    if kafka.bootstrap is None or redis_settings.url is None:
+        stack = start_stack(kafka, redis_settings)
+        kafka, redis_settings = stack.kafka, stack.redis
+        print(f"roompulse: embedded stack: kafka {stack.bootstrap}"
+              + (f", redis {stack.redis_url}" if stack.embedded_redis else ""),
+              file=sys.stderr, flush=True)
+    try:
+        topics = TopicSettings()
+        asyncio.run(create_topics(kafka, topics))
+        worker = WorkerSettings()
+        port = args.web_port if args.web_port is not None else worker.web_port
+        worker = worker.model_copy(update={"web_port": port or free_port()})
+        # A fresh loop: asyncio.run above closed the previous one; Faust and aiokafka need one.
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        app = create_app(kafka, redis_settings, topics, worker)
+        print(f"roompulse: worker web server on http://{worker.web_host}:{worker.web_port}",
+              file=sys.stderr, flush=True)
+        level = args.loglevel or ("debug" if getattr(args, "verbose", False) else "info")
+        faust.Worker(app, loglevel=level, redirect_stdouts=False).execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        if stack is not None:
+            stack.stop()
+    return 0

@@ -1,0 +1,132 @@
+"""The Faust application factory: web server, timers and the control agent around the KPI loop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from dataclasses import dataclass, field
+
+import faust
+import mode
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from streams.kpi.config import KpiSettings
+from streams.kpi.store_redis import RedisKpiStore
+from streams.settings import KafkaSettings, RedisSettings, TopicSettings
+from streams.worker.config import WorkerSettings
+from streams.worker.engine import KpiEngine
+from streams.worker.metrics import KpiCollector, WorkerMetrics
+
+__all__ = ["Runtime", "WorkerSettings", "create_app", "redis_client"]
+log = logging.getLogger(__name__)
+
+
+def redis_client(settings: RedisSettings) -> aioredis.Redis:
+    """An asyncio Redis client whose calls fail fast instead of hanging on a dead server."""
+    url = settings.client_url()
+    if url is None:
+        raise ValueError("Redis URL is not set")
+    password = settings.password.get_secret_value() if settings.password else None
+    return aioredis.Redis.from_url(url, password=password, socket_timeout=5,
+                                   socket_connect_timeout=2)
+
+
+@dataclass
+class Runtime:
+    """Everything the worker's services and views share."""
+
+    kafka: KafkaSettings
+    topics: TopicSettings
+    worker: WorkerSettings
+    kpi: KpiSettings
+    redis: aioredis.Redis
+    registry: CollectorRegistry
+    store: RedisKpiStore = field(init=False)
+    metrics: WorkerMetrics = field(init=False)
+    collector: KpiCollector = field(init=False)
+    engine: KpiEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = RedisKpiStore(self.redis, self.kpi)
+        self.metrics = WorkerMetrics(self.registry)
+        self.collector = KpiCollector(self.store, self.worker.metrics_windows,
+                                      self.kpi.top_n_products)
+        self.registry.register(self.collector)
+        # The control topic has its own Faust agent; every other input feeds the batched loop.
+        inputs = [t for t in self.topics.inputs if t != self.topics.control]
+        self.engine = KpiEngine(self.kafka, inputs, self.topics.deadletter, self.worker,
+                                self.kpi, self.store, self.metrics)
+
+
+def _faust_broker(kafka: KafkaSettings) -> list[str]:
+    assert kafka.bootstrap, "Kafka bootstrap must be resolved before building the app"
+    return [f"kafka://{host.strip()}" for host in kafka.bootstrap.split(",") if host.strip()]
+
+
+def _credentials(kafka: KafkaSettings):
+    if not kafka.sasl_mechanism:
+        return None
+    password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+    tls = kafka.security_protocol.upper() == "SASL_SSL"
+    return faust.SASLCredentials(username=kafka.sasl_username, password=password,
+                                 mechanism=kafka.sasl_mechanism,
+                                 ssl_context=ssl.create_default_context() if tls else None)
+
+
+def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: TopicSettings,
+               worker: WorkerSettings | None = None, kpi: KpiSettings | None = None,
+               registry: CollectorRegistry | None = None) -> faust.App:
+    """Build the worker app. `kafka` and `redis_settings` must point at running servers."""
+    worker = worker or WorkerSettings()
+    rt = Runtime(kafka=kafka, topics=topics, worker=worker, kpi=kpi or KpiSettings(),
+                 redis=redis_client(redis_settings), registry=registry or CollectorRegistry())
+    app = faust.App(
+        worker.app_id,
+        broker=_faust_broker(kafka),
+        broker_credentials=_credentials(kafka),
+        store="memory://",
+        # Exactly-once needs transactions, which Tansu lacks; Redis offsets give exactness.
+        processing_guarantee="at_least_once",
+        broker_session_timeout=kafka.session_timeout_ms / 1000,
+        broker_heartbeat_interval=kafka.heartbeat_interval_ms / 1000,
+        broker_rebalance_timeout=kafka.rebalance_timeout_ms / 1000,
+        consumer_auto_offset_reset="earliest",
+        producer_compression_type=kafka.compression,
+        topic_partitions=topics.partitions,
+        web_enabled=True,
+        web_bind=worker.web_host,
+        web_host=worker.web_host,
+        web_port=worker.web_port,
+    )
+    app.roompulse = rt  # type: ignore[attr-defined]
+
+    @app.service
+    class KpiLoop(mode.Service):
+        """Runs the batched KPI engine inside the Faust worker."""
+
+        async def on_start(self) -> None:
+            await rt.engine.start()
+
+        @mode.Service.task
+        async def _run_engine(self) -> None:
+            try:
+                await rt.engine.run()
+            except Exception as exc:
+                # Crash the worker rather than skip data: a restart resumes from Redis offsets.
+                log.exception("KPI loop failed; stopping the worker")
+                await self.crash(exc)
+
+        async def on_stop(self) -> None:
+            with contextlib.suppress(Exception):
+                await rt.engine.stop()
+            with contextlib.suppress(Exception):
+                await rt.redis.aclose()
+
+    from streams.worker.control import register_control_agent
+    from streams.worker.web import register_views
+
+    register_control_agent(app, rt)
+    register_views(app, rt)
+    return app

@@ -1,0 +1,38 @@
+"""`roompulse bench` end to end on a small workload: one JSON object, correct KPIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from streams.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+KEYS = {"events_per_s", "baseline_events_per_s", "ratio", "cpu_s_per_million", "peak_rss_mb",
+        "p50_ms", "p99_ms", "correct"}
+
+
+def test_small_bench_reports_every_figure_and_is_correct(stack: Stack) -> None:
+    k = stack.kafka
+    env = {**os.environ, "ROOMPULSE_KAFKA_BOOTSTRAP": stack.bootstrap,
+           "ROOMPULSE_REDIS_URL": stack.redis_url,
+           "ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS": str(k.session_timeout_ms),
+           "ROOMPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(k.heartbeat_interval_ms),
+           "ROOMPULSE_KAFKA_REBALANCE_TIMEOUT_MS": str(k.rebalance_timeout_ms)}
+    out = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "bench", "--events", "20000", "--rooms", "5",
+         "--baseline-events", "1500", "--latency-seconds", "1", "--rate", "5000", "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert KEYS <= result.keys()
+    assert result["correct"] is True
+    assert result["events_per_s"] > 0 and result["baseline_events_per_s"] > 0
+    assert result["markers_visible"] == result["markers"] > 0
+    assert "bench:" in out.stderr  # progress goes to stderr, the JSON alone to stdout

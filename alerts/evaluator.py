@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 import time
 from collections.abc import Callable
@@ -89,9 +91,8 @@ class Evaluator:
         targets = self._targets()
         cache = SnapshotCache(reader)
         out: dict[str, tuple[Rule, Series, Reading, float | None]] = {}
-        for state in await resolve(reader.rooms()):
-            if state.broadcast_end_ms is not None and state.broadcast_end_ms <= now:
-                continue  # the broadcast is over: its series resolve
+
+        async def read_room(state) -> None:
             rt = targets.resolve(state.room_id, state.brand_id, state.stage, state.phase, now)
             moment = targets.moment(rt.stage, rt.phase, now, state.broadcast_start_ms)
             for rule in rules.values():
@@ -105,6 +106,12 @@ class Evaluator:
                     base = Series(fingerprint=fp, rule=rule.id, room_id=state.room_id,
                                   labels=rd.labels)
                     out[fp] = (rule, base, rd, moment.minutes_since_start)
+
+        # Rooms are read concurrently: each read is a Redis round trip, so latency, not CPU,
+        # bounds an evaluation over many rooms.
+        live = [s for s in await resolve(reader.rooms())
+                if s.broadcast_end_ms is None or s.broadcast_end_ms > now]
+        await asyncio.gather(*(read_room(s) for s in live))
         return out
 
     async def _advance(self, rules: dict[str, Rule], readings: dict, now: int) -> EvalResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 import logging
 import time
 from dataclasses import dataclass, field
@@ -120,6 +121,21 @@ def wall_ms() -> int:
     return int(time.time() * 1000)
 
 
+_COUNTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _counters(registry: CollectorRegistry) -> tuple[Counter, Counter]:
+    """One pair of counters per registry, shared by every throttled sink (labelled by sink)."""
+    if registry not in _COUNTERS:
+        _COUNTERS[registry] = (
+            Counter("roompulse_nudge_decisions", "Nudge throttle decisions by outcome",
+                    ["sink", "outcome"], registry=registry),
+            Counter("roompulse_nudge_failures", "Queued nudges that could not be delivered",
+                    ["sink"], registry=registry),
+        )
+    return _COUNTERS[registry]
+
+
 class ThrottledNudger:
     """A Sink wrapping a chat sink with a NudgeThrottle.
 
@@ -146,14 +162,7 @@ class ThrottledNudger:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         registry = registry if registry is not None else CollectorRegistry()
-        self.decisions = Counter(
-            "roompulse_nudge_decisions", "Nudge throttle decisions by outcome",
-            ["sink", "outcome"], registry=registry,
-        )
-        self.failures = Counter(
-            "roompulse_nudge_failures", "Queued nudges that could not be delivered",
-            ["sink"], registry=registry,
-        )
+        self.decisions, self.failures = _counters(registry)
 
     async def send(self, alerts: Sequence[Alert]) -> None:
         now, now_send = self._clock_ms(), []

@@ -47,7 +47,7 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
                   targets_path: str | None = None, rules_path: str | None = None,
                   sinks: Mapping[str, Sink] | None = None,
                   pipeline_config: PipelineConfig = DEFAULT_CONFIG,
-                  key_prefix: str = "rp:alerts") -> AlertRuntime:
+                  key_prefix: str = "rp:alerts", max_gap_ms: int = 30_000) -> AlertRuntime:
     """Everything but the timer: used by `install` and by tests against a real Redis."""
     topics = topics or TopicSettings()
     config = AlertConfig(targets_path, rules_path, registry=registry)
@@ -56,7 +56,7 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
                                   "prometheus": PrometheusSink(registry)}
     all_sinks.update(sinks or {})
     evaluator = Evaluator(config.rules, config.targets, RedisSeriesStore(redis, key_prefix),
-                          registry=registry)
+                          max_gap_ms=max_gap_ms, registry=registry)
     pipeline = build_pipeline(all_sinks, pipeline_config, silences=silences,
                               log_store=RedisNotificationLog(redis, key_prefix),
                               registry=registry)

@@ -129,4 +129,8 @@ def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: Topi
 
     register_control_agent(app, rt)
     register_views(app, rt)
+    if worker.alerts_enabled:
+        from streams.worker.wiring import install_alerting
+
+        install_alerting(app, rt)
     return app

@@ -25,4 +25,5 @@ class WorkerSettings(BaseSettings):
     web_port: int = Field(6066, ge=0, le=65535)
     dedup_size: int = Field(20_000, ge=1, description="event_ids remembered per partition")
     metrics_windows: list[str] = Field(default_factory=lambda: ["5m"])
+    alerts_enabled: bool = Field(True, description="run the alert evaluator, sinks and console")
     retry_cap_s: float = Field(5.0, gt=0, description="cap of the Redis/Kafka retry backoff")

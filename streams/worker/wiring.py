@@ -1,0 +1,67 @@
+"""Wire the alert engine, its sinks (console, nudges, chat bots) and the console into the worker."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import mode
+
+from alerts.model import Audience
+from alerts.pipeline.config import DEFAULT_CONFIG, PipelineConfig, Receiver
+from alerts.sinks.bots import chat_sinks_from_env
+from alerts.sinks.nudges import NudgeTopicSink
+from alerts.sinks.throttle import ThrottledNudger
+from streams.alerting.install import faust_send, install
+from streams.alerting.settings import AlertSettings
+from streams.console.install import console_feed, install_worker_console
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_config(chat_names: list[str]) -> PipelineConfig:
+    """The default receivers plus the console (every transition) and the host-facing sinks."""
+    receivers = list(DEFAULT_CONFIG.receivers) + [
+        Receiver(name="console", sinks=("console",), renotify=0),
+        Receiver(name="hosts", sinks=("nudges", *chat_names),
+                 audiences=(Audience.host, Audience.ops, Audience.ads_team)),
+    ]
+    return DEFAULT_CONFIG.model_copy(update={"receivers": tuple(receivers)})
+
+
+def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -> Any:
+    """Register the 1 s leader timer, the sinks and the console on the worker app."""
+    settings = settings or AlertSettings()
+    send = faust_send(app)
+    chat = chat_sinks_from_env()
+    # One throttle per channel; each keeps at most one nudge per host per interval.
+    throttled = {
+        name: ThrottledNudger(sink, registry=rt.registry)
+        for name, sink in {"nudges": NudgeTopicSink(send, topic=rt.topics.nudges), **chat}.items()
+    }
+    sinks = {"console": console_feed(rt.redis, rt.kpi.key_prefix), **throttled}
+    alerts_rt = install(app, rt.store, rt.redis, registry=rt.registry, topics=rt.topics,
+                        send=send, sinks=sinks, pipeline_config=pipeline_config(list(chat)),
+                        **settings.install_kwargs())
+    if chat:
+        log.info("chat sinks enabled: %s", ", ".join(sorted(chat)))
+
+    @app.service
+    class NudgeQueues(mode.Service):
+        """Delivers queued nudges when a host's slot opens; closes chat HTTP sessions."""
+
+        async def on_start(self) -> None:
+            for nudger in throttled.values():
+                nudger.start()
+
+        async def on_stop(self) -> None:
+            for nudger in throttled.values():
+                await nudger.stop()
+            for sink in chat.values():
+                close = getattr(sink, "aclose", None)
+                if close is not None:
+                    await close()
+
+    install_worker_console(app, rt, silences=alerts_rt.silences,
+                           targets=alerts_rt.config.targets)
+    return alerts_rt

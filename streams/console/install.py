@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
-                silences: SilenceStore | ConsoleSilences, targets: Targets | None = None,
+                silences: SilenceStore | ConsoleSilences, targets: "Targets | Callable[[], Targets] | None" = None,
                 settings: ConsoleSettings) -> ConsoleContext:
     """Register the console's routes and hooks on an aiohttp application that has not started.
     `silences` is the alert engine's SilenceStore (wrapped here) or a ready ConsoleSilences."""
@@ -42,7 +42,7 @@ def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
 
 
 def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
-                    silences: SilenceStore | ConsoleSilences, targets: Targets | None = None,
+                    silences: SilenceStore | ConsoleSilences, targets: "Targets | Callable[[], Targets] | None" = None,
                     settings: ConsoleSettings | None = None) -> ConsoleContext | None:
     """Serve the console from the worker's Faust web server at `settings.base_path`."""
     settings = settings or ConsoleSettings()
@@ -60,7 +60,7 @@ def console_feed(redis, key_prefix: str = "rp") -> ConsoleFeed:
 
 def install_worker_console(app: faust.App, rt, *,
                            silences: SilenceStore | ConsoleSilences | None = None,
-                           targets: Targets | None = None,
+                           targets: "Targets | Callable[[], Targets] | None" = None,
                            settings: ConsoleSettings | None = None) -> ConsoleContext | None:
     """install_console with the worker Runtime's store, Redis client and key prefix. Without
     `silences`, a RedisSilenceStore under the same prefix (pass the notify pipeline's store so

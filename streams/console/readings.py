@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import time
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -71,7 +73,8 @@ def _now_of(state: RoomState) -> int:
 class Readings:
     """Builds the JSON documents behind the overview and the room page."""
 
-    def __init__(self, store: KpiReader, targets: Targets | None = None) -> None:
+    def __init__(self, store: KpiReader,
+                 targets: Targets | Callable[[], Targets] | None = None) -> None:
         self.store = store
         self.targets = targets
 
@@ -111,7 +114,9 @@ class Readings:
         stage, phase = state.stage, state.phase
         keyed: list[tuple[str, KpiTarget | None]] = []
         if self.targets is not None:
-            resolved = self.targets.resolve(state.room_id, state.brand_id, stage, phase, now_ms)
+            # A callable follows the alert engine's hot-reloaded targets file.
+            targets = self.targets() if callable(self.targets) else self.targets
+            resolved = targets.resolve(state.room_id, state.brand_id, stage, phase, now_ms)
             stage, phase = resolved.stage, resolved.phase
             seen = set()
             for r in resolved.targets:

@@ -45,7 +45,7 @@ def test_settings_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ROOMPULSE_ALERTS_INTERVAL_S", "2")
     kw = AlertSettings().install_kwargs()
     assert kw == {"targets_path": str(tmp_path / "t.yaml"), "rules_path": None, "interval": 2.0,
-                  "key_prefix": "rp:alerts"}
+                  "key_prefix": "rp:alerts", "max_gap_ms": 30_000}
 
 
 async def test_a_resolution_lost_to_a_failed_delivery_is_sent_next_tick():

@@ -36,9 +36,13 @@ def _status(url: str) -> int:
 
 
 @pytest.fixture
-def worker(stack, topic_settings, browser):
+def worker(stack, topic_settings, browser, tmp_path):
     prefix = f"k{uuid.uuid4().hex[:10]}"
+    # This test plays the alerting leader itself; the worker's own evaluator gets no rules so
+    # the feed holds exactly the alerts the test sends.
+    (tmp_path / "rules.yaml").write_text("rules: []\n")
     env = worker_env(stack, topic_settings, prefix, new_group(),
+                     ROOMPULSE_ALERTS_RULES=str(tmp_path / "rules.yaml"),
                      ROOMPULSE_CONSOLE_OPERATOR_TOKENS=json.dumps({"alice": OPERATOR_TOKEN}),
                      ROOMPULSE_CONSOLE_VIEWER_TOKENS=json.dumps({"bob": VIEWER_TOKEN}))
     proc = WorkerProc(env)

@@ -49,6 +49,12 @@ DEFAULT_SUMMARY = {
     ),
 }
 RESOLVED = ("【已恢复】", "[resolved] ")
+# A resolved alert restates no breach: the reading may have recovered or the rule's scope
+# (e.g. the first 30 minutes) may have ended, so it says what the KPI is now.
+RESOLVED_SUMMARY = (
+    "{subject_zh}{kpi_zh}预警解除，当前{value}（{window}窗口，开播第{minutes}分钟）",
+    "{subject_en}{kpi_en} alert cleared, now {value} ({window} window, minute {minutes})",
+)
 
 
 def fmt(kpi: str, value: float | None) -> str:
@@ -117,8 +123,8 @@ def texts(rule: Rule, reading: Reading, room_id: str, minutes: float | None,
     else:
         below = reading.labels.get("bound") == "min" or (rule.kind == "threshold" and rule.below is not None)
         zh, en = DEFAULT_SUMMARY["below" if below else "above"]
-    summary = {"zh-CN": render(zh, vals), "en": render(en, vals)}
     if resolved:
-        summary = {"zh-CN": RESOLVED[0] + summary["zh-CN"], "en": RESOLVED[1] + summary["en"]}
+        zh, en = RESOLVED[0] + RESOLVED_SUMMARY[0], RESOLVED[1] + RESOLVED_SUMMARY[1]
+    summary = {"zh-CN": render(zh, vals), "en": render(en, vals)}
     action = {k: render(v, vals) for k, v in rule.action.as_dict().items()}
     return summary, action

@@ -20,14 +20,14 @@ class KafkaSettings(BaseSettings):
     model_config = _config("ROOMPULSE_KAFKA_")
 
     bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded")
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+    sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+    sasl_username: str | None = Field(None, description="SASL user")
+    sasl_password: SecretStr | None = Field(None, description="SASL password")
     compression: str = Field("gzip", description="gzip works everywhere, Tansu included")
-    session_timeout_ms: int = 10_000
-    heartbeat_interval_ms: int = 3_000
-    rebalance_timeout_ms: int = 10_000
+    session_timeout_ms: int = Field(10_000, description="consumer group session (embedded: 2000)")
+    heartbeat_interval_ms: int = Field(3_000, description="group heartbeat (embedded: 500)")
+    rebalance_timeout_ms: int = Field(10_000, description="group rebalance (embedded: 2000)")
 
     def client_kwargs(self) -> dict:
         """Keyword arguments shared by aiokafka producers, consumers and admin clients."""
@@ -62,7 +62,7 @@ class RedisSettings(BaseSettings):
     model_config = _config("ROOMPULSE_REDIS_")
 
     url: SecretStr | None = Field(None, description="redis://[:password@]host:port/db")
-    password: SecretStr | None = None
+    password: SecretStr | None = Field(None, description="Redis password, if not in the URL")
 
     def client_url(self) -> str | None:
         return self.url.get_secret_value() if self.url is not None else None
@@ -73,11 +73,12 @@ class TopicSettings(BaseSettings):
 
     model_config = _config("ROOMPULSE_TOPICS_")
 
-    prefix: str = "roompulse"
-    partitions: int = Field(8, ge=1, le=1024)
-    replication_factor: int = Field(1, ge=1)
+    prefix: str = Field("roompulse", description="topic name prefix: <prefix>.views, ...")
+    partitions: int = Field(8, ge=1, le=1024, description="partitions of each topic created")
+    replication_factor: int = Field(1, ge=1, description="replicas of each topic created")
     # Extra input topics to consume (e.g. a platform's mixed feed); `type` decides, not the topic.
-    extra_inputs: list[str] = Field(default_factory=list)
+    extra_inputs: list[str] = Field(
+        default_factory=list, description="more input topics (e.g. one mixed feed); `type` decides")
 
     def name(self, kind: str) -> str:
         return f"{self.prefix}.{kind}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -54,9 +56,12 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None
     raise StackError(f"the worker was not ready within {timeout:.0f}s ({url})")
 
 
-def _start_worker(stack, port: int, quiet: bool, speed: float) -> subprocess.Popen:
+def _start_worker(stack, port: int, quiet: bool, speed: float,
+                  console_token: str | None) -> subprocess.Popen:
     env = {
         **os.environ,
+        **({"ROOMPULSE_CONSOLE_OPERATOR_TOKENS": json.dumps({"demo": console_token})}
+           if console_token else {}),
         "ROOMPULSE_KAFKA_BOOTSTRAP": stack.bootstrap,
         "ROOMPULSE_REDIS_URL": stack.redis_url,
         "ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS": str(stack.kafka.session_timeout_ms),
@@ -132,9 +137,15 @@ def run(args: argparse.Namespace) -> int:
         port = args.web_port or free_port()
         base = f"http://127.0.0.1:{port}"
         print("roompulse demo: starting the worker…", file=out, flush=True)
-        worker = _start_worker(stack, port, quiet=True, speed=args.speed)
+        # A throwaway operator token for this local demo, unless tokens are configured.
+        token = None
+        if not (os.environ.get("ROOMPULSE_CONSOLE_OPERATOR_TOKENS")
+                or os.environ.get("ROOMPULSE_CONSOLE_OPERATOR_TOKENS_FILE")):
+            token = secrets.token_urlsafe(12)
+        worker = _start_worker(stack, port, quiet=True, speed=args.speed, console_token=token)
         _wait_ready(f"{base}/readyz", worker)
-        print(f"  console   {base}/console", file=out)
+        login = f"  (log in with the demo operator token {token})" if token else ""
+        print(f"  console   {base}/console/{login}", file=out)
         print(f"  metrics   {base}/metrics", file=out)
         print(f"  KPI API   {base}/api/rooms", file=out)
         print(f"  scenarios {' '.join(args.scenario or DEFAULT_SCENARIOS)}  "

@@ -13,7 +13,7 @@ from streams.console.context import ConsoleContext, log
 from streams.console.pages import ConsolePages
 from streams.console.readings import KpiReader, Readings
 from streams.console.settings import ConsoleSettings
-from streams.console.silence_store import RedisSilenceStore
+from streams.alerting.redis_state import RedisSilenceStore
 from streams.console.silencing import AlertSilences, ConsoleSilences
 from streams.console.stream import AlertStream
 from streams.console.views import ConsoleApi
@@ -66,6 +66,6 @@ def install_worker_console(app: faust.App, rt, *,
     `silences`, a RedisSilenceStore under the same prefix (pass the notify pipeline's store so
     that console silences mute it)."""
     if silences is None:
-        silences = RedisSilenceStore(rt.redis, prefix=rt.kpi.key_prefix)
+        silences = RedisSilenceStore(rt.redis, f"{rt.kpi.key_prefix}:alerts")
     return install_console(app, store=rt.store, feed=console_feed(rt.redis, rt.kpi.key_prefix),
                            silences=silences, targets=targets, settings=settings)

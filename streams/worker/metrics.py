@@ -85,13 +85,27 @@ class KpiCollector(Collector):
         self.top_n = top_n
         self._rooms: list[tuple[str, str, str, float]] = []
         self._products: list[tuple[str, str, str, str, float]] = []
+        self._sources: list[tuple[str, str, str, str, float]] = []
+        self._info: list[tuple[list[str], float | None]] = []
 
     async def refresh(self) -> None:
         rooms: list[tuple[str, str, str, float]] = []
         products: list[tuple[str, str, str, str, float]] = []
+        sources: list[tuple[str, str, str, str, float]] = []
+        info: list[tuple[list[str], float | None]] = []
         for state in await self.store.rooms():
             room = state.room_id
+            labels = [room, state.brand_id or "", state.platform or "", state.stage or "",
+                      state.phase or "", state.pinned_product_id or ""]
+            age = None
+            if state.last_seen_ms is not None:
+                age = max(0.0, time.time() - state.last_seen_ms / 1000)
+            info.append((labels, age))
             for window in self.windows:
+                for src in await self.store.source_kpis(room, window):
+                    for name, kv in src.kpis.items():
+                        if kv.value is not None:
+                            sources.append((room, window, src.source, name, float(kv.value)))
                 snap = await self.store.room_kpis(room, window)
                 for name, kv in snap.kpis.items():
                     if kv.value is not None:
@@ -104,6 +118,7 @@ class KpiCollector(Collector):
                             products.append((room, window, prod.product_id, name,
                                              float(kv.value)))
         self._rooms, self._products = rooms, products
+        self._sources, self._info = sources, info
 
     def collect(self):
         room = GaugeMetricFamily("roompulse_room_kpi", "Room KPI over a window",
@@ -117,6 +132,24 @@ class KpiCollector(Collector):
         for r, w, p, k, v in self._products:
             prod.add_metric([r, w, p, k], v)
         yield prod
+        src = GaugeMetricFamily("roompulse_source_kpi", "Traffic-source KPI over a window",
+                                labels=["room", "window", "source", "kpi"])
+        for r, w, so, k, v in self._sources:
+            src.add_metric([r, w, so, k], v)
+        yield src
+        info = GaugeMetricFamily("roompulse_room_info", "1 per room: brand, platform, stage, "
+                                 "phase and pinned product as labels",
+                                 labels=["room", "brand", "platform", "stage", "phase",
+                                         "pinned_product"])
+        age = GaugeMetricFamily("roompulse_room_last_apply_age_seconds",
+                                "Seconds since the room's newest event was applied",
+                                labels=["room"])
+        for labels, seconds in self._info:
+            info.add_metric(labels, 1.0)
+            if seconds is not None:
+                age.add_metric([labels[0]], seconds)
+        yield info
+        yield age
 
 
 def _clicks(prod) -> float:

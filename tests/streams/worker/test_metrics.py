@@ -42,6 +42,9 @@ async def test_collector_exports_room_kpis_and_top_n_products_only() -> None:
     assert 'roompulse_room_kpi{kpi="entries",room="r1",window="5m"} 1.0' in text
     assert 'product="p-a"' in text and 'product="p-b"' in text
     assert 'product="p-c"' not in text
+    assert 'roompulse_source_kpi{kpi="entries",room="r1",source="other",window="5m"} 1.0' in text
+    assert 'roompulse_room_info{' in text and 'room="r1"' in text
+    assert registry.get_sample_value("roompulse_room_last_apply_age_seconds", {"room": "r1"}) >= 0
 
 
 def test_partition_counts_keep_processed_plus_dead_equal_consumed() -> None:

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from streams.bench.latency import run_latency
-from streams.bench.measure import peak_rss_mb, say, watch
+from streams.bench.measure import cpu_seconds, peak_rss_mb, say, watch
 from streams.kpi.config import KpiSettings
 from streams.kpi.store_redis import RedisKpiStore
 from streams.produce import EventProducer
@@ -144,12 +144,18 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
         wrong = await check(store, truth)
         result.update(events_per_s=round(run.events_per_s),
                       cpu_s_per_million=round(run.cpu_s_per_million, 2),
+                      # What one worker would reach with a core to itself: its own CPU only.
+                      worker_ceiling_events_per_s=round(1e6 / run.cpu_s_per_million),
                       correct=not wrong and run.n_last >= n)
         if wrong:
             say("KPIs differ from the truth: " + "; ".join(wrong[:5]))
         say(f"worker: {result['events_per_s']} events/s; latency phase at {cfg.rate:.0f}/s")
+        cpu0, t0 = cpu_seconds(worker.pid), time.perf_counter()
         result.update(await run_latency(stack.kafka, topics, f"http://127.0.0.1:{port}",
                                         cfg.rate, cfg.latency_s))
+        # Near 1.0 means the worker was CPU-bound while offered --rate (its GIL-bound ceiling).
+        result["latency_worker_cpu_share"] = round(
+            (cpu_seconds(worker.pid) - cpu0) / (time.perf_counter() - t0), 2)
         result["peak_rss_mb"] = round(peak_rss_mb(worker.pid), 1)
     finally:
         stop(worker)

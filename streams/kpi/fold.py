@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from schemas.events import BaseEvent, Platform, Source
 from streams.kpi import keys as K
@@ -47,11 +50,44 @@ class Delta:
     product_names: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-class BatchFolder:
-    """`add` every decoded event of a batch (room and control events), then `take` the Delta.
+# Composite-key kinds of BatchFolder.add_all; `_expand` turns each into its hash fields.
+_EXPOSURE, _PRODUCT_EXPOSURE, _ENTER, _LEAVE, _CLICK, _CART = "X", "PX", "E", "V", "K", "A"
+_LIKE, _COMMENT, _PRIVATE = "L", "C", "J"
+_INTERACTIONS = {"like": _LIKE, "comment": _COMMENT, "share": "sh", "follow": "fl"}
+_SIMPLE = {_LEAVE: "lv", _PRIVATE: "pdj", "sh": "sh", "fl": "fl"}
 
-    Deterministic: the same events in the same order give the same Delta. Cheap: one dict
-    increment per counter, one set add per distinct-user kind, no model dumps.
+
+def _expand(counted: Counter, c: dict[tuple[str, int, str], int]) -> None:
+    """Add the hash fields of each distinct composite key, times its count, to `c`."""
+    for (room, bucket, kind, detail), n in counted.items():
+        if kind == _EXPOSURE:
+            fields: tuple[tuple[str, int], ...] = (("exp", n), (_SOURCE_EXP[detail], n))
+        elif kind == _PRODUCT_EXPOSURE:
+            fields = (("pexp", n), (f"p:{detail}:exp", n))
+        elif kind == _ENTER:
+            fields = (("ent", n), (_SOURCE_ENT[detail], n))
+        elif kind == _CLICK:
+            fields = (("pclk", n), (f"p:{detail}:clk", n))
+        elif kind == _CART:
+            fields = (("cart", n), (f"p:{detail}:cart", n))
+        elif kind == _LIKE:
+            fields = (("lk", n * detail),)
+        elif kind == _COMMENT:
+            fields = (("cmt", n), ("neg", n)) if detail else (("cmt", n),)
+        else:
+            fields = ((_SIMPLE[kind], n),)
+        for name, v in fields:
+            k = (room, bucket, name)
+            c[k] = c.get(k, 0) + v
+
+
+class BatchFolder:
+    """`add` (or `add_all`) every decoded event of a batch, then `take` the Delta.
+
+    Deterministic: the same events in the same order give the same Delta. Cheap: the common
+    counters of an event are ONE composite key (room, bucket, kind, detail) appended to a list
+    and counted in C at `take`, where each distinct key is expanded into its hash fields; one
+    set add per distinct-user kind; no model dumps.
     """
 
     def __init__(self, settings: KpiSettings) -> None:
@@ -59,9 +95,14 @@ class BatchFolder:
         self._bucket_ms = settings.bucket_ms
         self._negative = NegativeClassifier.from_settings(settings).is_negative
         self._delta = Delta()
+        self._keys: list[tuple] = []
 
     def take(self) -> Delta:
         delta, self._delta = self._delta, Delta()
+        keys, self._keys = self._keys, []
+        _expand(Counter(keys), delta.counters)
+        if delta.last_ms:
+            delta.max_event_ms = max(delta.last_ms.values())
         delta.purchases.sort()
         return delta
 
@@ -83,99 +124,90 @@ class BatchFolder:
         else:
             users.add(user)
 
-    def add(self, event: BaseEvent) -> None:  # noqa: C901 - one flat dispatch keeps it fast
-        d = self._delta
-        room = event.room_id
-        ts = event.ts
-        bucket = ts - ts % self._bucket_ms
-        d.event_count += 1
-        if d.max_event_ms is None or ts > d.max_event_ms:
-            d.max_event_ms = ts
-        last = d.last_ms.get(room)
-        if last is None:
-            d.rooms.add(room)
-            d.first_ms[room] = d.last_ms[room] = ts
-            if event.platform is not Platform.other:
-                d.platform[room] = event.platform.value
-        elif ts > last:
-            d.last_ms[room] = ts
-        elif ts < d.first_ms[room]:
-            d.first_ms[room] = ts
-        c = d.counters
-        user = event.user_id
-        kind = event.type  # type: ignore[attr-defined]
-        if kind == "enter":
-            k = (room, bucket, "ent")
-            c[k] = c.get(k, 0) + 1
-            k = (room, bucket, _SOURCE_ENT[event.source])  # type: ignore[attr-defined]
-            c[k] = c.get(k, 0) + 1
-            if user is not None:
-                self._member(room, bucket, K.HLL_UV, user)
-        elif kind == "like" or kind == "comment" or kind == "share" or kind == "follow":
-            if kind == "like":
-                k = (room, bucket, "lk")
-                c[k] = c.get(k, 0) + event.count  # type: ignore[attr-defined]
-            elif kind == "comment":
-                k = (room, bucket, "cmt")
-                c[k] = c.get(k, 0) + 1
-                if self._negative(event.text):  # type: ignore[attr-defined]
-                    k = (room, bucket, "neg")
-                    c[k] = c.get(k, 0) + 1
-            else:
-                k = (room, bucket, "sh" if kind == "share" else "fl")
-                c[k] = c.get(k, 0) + 1
-            if user is not None:
-                self._member(room, bucket, K.HLL_INTERACT, user)
-        elif kind == "product_exposure":
-            pid = event.product_id  # type: ignore[attr-defined]
-            k = (room, bucket, "pexp")
-            c[k] = c.get(k, 0) + 1
-            k = (room, bucket, f"p:{pid}:exp")
-            c[k] = c.get(k, 0) + 1
-        elif kind == "room_exposure":
-            k = (room, bucket, "exp")
-            c[k] = c.get(k, 0) + 1
-            k = (room, bucket, _SOURCE_EXP[event.source])  # type: ignore[attr-defined]
-            c[k] = c.get(k, 0) + 1
-        elif kind == "leave":
-            k = (room, bucket, "lv")
-            c[k] = c.get(k, 0) + 1
-            k = (room, bucket, "wms")
-            c[k] = c.get(k, 0) + event.watch_ms  # type: ignore[attr-defined]
-        elif kind == "product_click" or kind == "cart_add":
-            pid = event.product_id  # type: ignore[attr-defined]
-            code, pcode, hll = (
-                ("pclk", "clk", K.HLL_CLICK) if kind == "product_click"
-                else ("cart", "cart", K.HLL_CART)
-            )
-            k = (room, bucket, code)
-            c[k] = c.get(k, 0) + 1
-            k = (room, bucket, f"p:{pid}:{pcode}")
-            c[k] = c.get(k, 0) + 1
-            if user is not None:
-                self._member(room, bucket, hll, user)
-                self._product_member(room, bucket, hll, pid, user)
-        elif kind == "order":
-            self._order(event, room, bucket, user)
-        elif kind == "private_domain_join":
-            k = (room, bucket, "pdj")
-            c[k] = c.get(k, 0) + 1
-            if user is not None:
-                self._member(room, bucket, K.HLL_PRIVATE, user)
-        else:
-            self._control(event, kind, room, bucket, ts)
+    def add(self, event: BaseEvent) -> None:
+        self.add_all((event.__dict__,))
 
-    def _order(self, event: BaseEvent, room: str, bucket: int, user: str | None) -> None:
+    def add_all(self, events: Iterable[dict[str, Any]]) -> None:
+        """Fold events given as their field dicts (`event.__dict__`, or the worker's decoder)."""
+        d = self._delta
+        bms = self._bucket_ms
+        first, last = d.first_ms, d.last_ms
+        key = self._keys.append
+        member = self._member
+        n = 0
+        for e in events:
+            n += 1
+            room = e["room_id"]
+            ts = e["ts"]
+            bucket = ts - ts % bms
+            seen = last.get(room)
+            if seen is None:
+                self._new_room(e, room, ts)
+            elif ts > seen:
+                last[room] = ts
+            elif ts < first[room]:
+                first[room] = ts
+            kind = e["type"]
+            # The most frequent kinds first.
+            if kind == "room_exposure":
+                key((room, bucket, _EXPOSURE, e["source"]))
+            elif kind == "product_exposure":
+                key((room, bucket, _PRODUCT_EXPOSURE, e["product_id"]))
+            elif kind == "enter":
+                key((room, bucket, _ENTER, e["source"]))
+                if e["user_id"] is not None:
+                    member(room, bucket, K.HLL_UV, e["user_id"])
+            elif kind == "leave":
+                c = d.counters
+                k = (room, bucket, "wms")
+                c[k] = c.get(k, 0) + e["watch_ms"]
+                key((room, bucket, _LEAVE, None))
+            elif kind == "product_click" or kind == "cart_add":
+                pid = e["product_id"]
+                click = kind == "product_click"
+                key((room, bucket, _CLICK if click else _CART, pid))
+                user = e["user_id"]
+                if user is not None:
+                    hll = K.HLL_CLICK if click else K.HLL_CART
+                    member(room, bucket, hll, user)
+                    self._product_member(room, bucket, hll, pid, user)
+            elif kind in _INTERACTIONS:
+                if kind == "like":
+                    key((room, bucket, _LIKE, e["count"]))
+                elif kind == "comment":
+                    key((room, bucket, _COMMENT, self._negative(e["text"])))
+                else:
+                    key((room, bucket, _INTERACTIONS[kind], None))
+                if e["user_id"] is not None:
+                    member(room, bucket, K.HLL_INTERACT, e["user_id"])
+            elif kind == "order":
+                self._order(e, room, bucket, e["user_id"])
+            elif kind == "private_domain_join":
+                key((room, bucket, _PRIVATE, None))
+                if e["user_id"] is not None:
+                    member(room, bucket, K.HLL_PRIVATE, e["user_id"])
+            else:
+                self._control(e, kind, room, bucket, ts)
+        d.event_count += n
+
+    def _new_room(self, e: dict[str, Any], room: str, ts: int) -> None:
+        d = self._delta
+        d.rooms.add(room)
+        d.first_ms[room] = d.last_ms[room] = ts
+        if e["platform"] is not Platform.other:
+            d.platform[room] = e["platform"].value
+
+    def _order(self, e: dict[str, Any], room: str, bucket: int, user: str | None) -> None:
         c = self._delta.counters
-        pid = event.product_id  # type: ignore[attr-defined]
-        status = event.status.value  # type: ignore[attr-defined]
-        amount = event.amount_cents  # type: ignore[attr-defined]
+        pid = e["product_id"]
+        status = e["status"].value
+        amount = round(e["amount"] * 100)  # as Order.amount_cents
         if status == "paid":
             codes = (("ord", 1), ("gp", amount))
             if user is not None:
                 self._member(room, bucket, K.HLL_BUY, user)
                 self._product_member(room, bucket, K.HLL_BUY, pid, user)
-                self._delta.purchases.append((event.ts, room, user, event.brand_id or ""))
+                self._delta.purchases.append((e["ts"], room, user, e["brand_id"] or ""))
         elif status == "refunded":
             codes = (("ref", 1), ("gr", amount))
         else:  # created: not yet an order in any KPI
@@ -186,31 +218,31 @@ class BatchFolder:
             k = (room, bucket, f"p:{pid}:{code}")
             c[k] = c.get(k, 0) + n
 
-    def _control(self, event: BaseEvent, kind: str, room: str, bucket: int, ts: int) -> None:
+    def _control(self, e: dict[str, Any], kind: str, room: str, bucket: int, ts: int) -> None:
         d = self._delta
         ctl = d.control.get(room)
         if ctl is None:
             ctl = d.control[room] = RoomControl()
         if kind == "ad_spend":
             k = (room, bucket, "ad")
-            cents = round(event.amount * 100)  # type: ignore[attr-defined]
+            cents = round(e["amount"] * 100)
             d.counters[k] = d.counters.get(k, 0) + cents
         elif kind == "broadcast_start":
             if ctl.broadcast_start is None or ts > ctl.broadcast_start:
                 ctl.broadcast_start = ts
-            if event.brand_id is not None:
-                ctl.stamp("brand", ts, {"brand": event.brand_id})
-            if event.platform is not Platform.other:
-                ctl.stamp("platform", ts, {"platform": event.platform.value})
+            if e["brand_id"] is not None:
+                ctl.stamp("brand", ts, {"brand": e["brand_id"]})
+            if e["platform"] is not Platform.other:
+                ctl.stamp("platform", ts, {"platform": e["platform"].value})
         elif kind == "broadcast_end":
             if ctl.broadcast_end is None or ts > ctl.broadcast_end:
                 ctl.broadcast_end = ts
         elif kind == "stage_change":
-            ctl.stamp("stage", ts, {"stage": event.stage.value})  # type: ignore[attr-defined]
+            ctl.stamp("stage", ts, {"stage": e["stage"].value})
         elif kind == "phase_change":
-            ctl.stamp("phase", ts, {"phase": event.phase.value})  # type: ignore[attr-defined]
+            ctl.stamp("phase", ts, {"phase": e["phase"].value})
         elif kind == "product_pinned":
-            pid, name = event.product_id, event.product_name  # type: ignore[attr-defined]
+            pid, name = e["product_id"], e["product_name"]
             ctl.stamp("pin", ts, {"pin_id": pid, "pin_name": name})
             d.product_names[(room, pid)] = name
         # stock_update (and any future control type) only moves the room's clocks.

@@ -2,53 +2,68 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 
 class RecentIds:
     """The event_ids of the last `size` messages of ONE partition.
 
-    Bound: at most `size` ids (and one counter entry per distinct id among them) per partition.
     The window is defined by message position, not by time, so replaying the `size` messages
     before a stored offset rebuilds exactly the memory an uninterrupted worker would have had.
     Every message takes a place in the window (duplicates, late and invalid ones too), which
     keeps that definition independent of the decisions made with it.
+
+    Stored as one dict event_id -> position of its newest copy (an id is in the window while
+    that position is), so a message costs one dict lookup and one store, with no per-message
+    eviction; ids that slid out are trimmed in bulk. Bound: at most 2 × `size` entries.
     """
 
-    __slots__ = ("_count", "_order", "size")
+    __slots__ = ("_last", "_pos", "size")
 
     def __init__(self, size: int) -> None:
         if size < 1:
             raise ValueError("dedup memory size must be at least 1")
         self.size = size
-        self._order: deque[str] = deque()
-        self._count: dict[str, int] = {}
+        self._last: dict[str, int] = {}
+        self._pos = 0  # position of the next message
 
     def __len__(self) -> int:
-        return len(self._order)
+        """Messages in the window."""
+        return min(self._pos, self.size)
 
     def __contains__(self, event_id: str) -> bool:
-        return event_id in self._count
+        at = self._last.get(event_id)
+        return at is not None and at >= self._pos - self.size
 
-    def skip(self) -> None:
-        """An invalid message still takes a place in the window ("" is never an event_id)."""
-        self.seen("")
+    def skip(self, n: int = 1) -> None:
+        """`n` invalid messages still take their places in the window."""
+        self._pos += n
 
     def seen(self, event_id: str) -> bool:
         """Remember `event_id`; return True when it was already in the window (a duplicate)."""
-        count = self._count
-        n = count.get(event_id, 0)
-        count[event_id] = n + 1
-        order = self._order
-        order.append(event_id)
-        if len(order) > self.size:
-            old = order.popleft()
-            left = count[old] - 1
-            if left:
-                count[old] = left
-            else:
-                del count[old]
-        return n > 0
+        return bool(self.mark([event_id]))
+
+    def mark(self, event_ids: list[str | None]) -> set[int]:
+        """Remember consecutive messages (None: an invalid one); return the indices in
+        `event_ids` of the duplicates."""
+        last = self._last
+        get = last.get
+        pos = self._pos
+        size = self.size
+        dups: set[int] = set()
+        for i, eid in enumerate(event_ids):
+            if eid is not None:
+                at = get(eid)
+                # the window of message `pos + i` is positions [pos + i - size, pos + i)
+                if at is not None and at >= pos + i - size:
+                    dups.add(i)
+                last[eid] = pos + i
+        self._pos = pos + len(event_ids)
+        if len(last) > 2 * size:
+            self._trim()
+        return dups
+
+    def _trim(self) -> None:
+        oldest = self._pos - self.size
+        self._last = {e: at for e, at in self._last.items() if at >= oldest}
 
 
 class PartitionMemory:

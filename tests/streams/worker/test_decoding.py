@@ -38,17 +38,17 @@ def test_batch_decoding_matches_decode_message_by_message() -> None:
     assert len(out) == len(CASES)
     for value, got in zip(CASES, out):
         want = decode(value, now_ms=NOW)
-        assert type(got) is type(want)
+        assert type(got) is (DeadLetter if isinstance(want, DeadLetter) else dict)
         if isinstance(want, DeadLetter):
             assert got.reason == want.reason
         else:
-            assert got == want
+            assert got == want.__dict__  # the event's fields, as its model holds them
 
 
 def test_all_valid_batch_keeps_order() -> None:
     values = [_ev(event_id=f"e{i}") for i in range(100)]
     out = decode_batch(values, NOW)
-    assert [e.event_id for e in out] == [f"e{i}" for i in range(100)]
+    assert [e["event_id"] for e in out] == [f"e{i}" for i in range(100)]
 
 
 def test_empty_batch() -> None:

@@ -65,3 +65,24 @@ def test_partition_memory_keeps_partitions_apart_and_forgets() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError):
         RecentIds(0)
+
+
+def _reference(size: int, log: list[str | None]) -> list[bool]:
+    """The window by definition: a duplicate iff its id is among the previous `size` messages."""
+    return [eid is not None and eid in log[max(0, i - size):i] for i, eid in enumerate(log)]
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 17])
+def test_mark_matches_the_definition_and_stays_bounded(size: int) -> None:
+    import random
+
+    rnd = random.Random(size)
+    log = [None if rnd.random() < 0.1 else f"e{rnd.randrange(30)}" for _ in range(2_000)]
+    mem = RecentIds(size)
+    got: list[bool] = []
+    for start in range(0, len(log), 7):  # uneven chunks, like fetched batches
+        chunk = log[start:start + 7]
+        dups = mem.mark(chunk)
+        got += [i in dups for i in range(len(chunk))]
+        assert len(mem._last) <= 2 * size + 7
+    assert got == _reference(size, log)

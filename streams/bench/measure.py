@@ -28,6 +28,25 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def rss_mb(pid: int) -> float:
+    """VmRSS (current resident set size) of a live process, in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def sample_rss(pid: int, out: list[float], every_s: float = 1.0) -> None:
+    """Append the process's RSS to `out` every `every_s` until cancelled (memory flatness)."""
+    while True:
+        try:
+            out.append(rss_mb(pid))
+        except OSError:
+            return
+        await asyncio.sleep(every_s)
+
+
 def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile (p in 0..100); None for no values."""
     if not values:

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from streams.bench.latency import run_latency
-from streams.bench.measure import cpu_seconds, peak_rss_mb, say, watch
+from streams.bench.measure import cpu_seconds, peak_rss_mb, sample_rss, say, watch
 from streams.kpi.config import KpiSettings
 from streams.kpi.store_redis import RedisKpiStore
 from streams.produce import EventProducer
@@ -139,8 +139,18 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
                     "warning"], child_env(stack, topics, kpi.key_prefix, group))
     try:
         say(f"worker pid {worker.pid} started; waiting for it to apply {n} events")
-        run = await watch(lambda: applied(store, *groups), n, worker.pid,
-                          cfg.timeout_s, "worker")
+        rss: list[float] = []
+        sampler = asyncio.create_task(sample_rss(worker.pid, rss))
+        try:
+            run = await watch(lambda: applied(store, *groups), n, worker.pid,
+                              cfg.timeout_s, "worker")
+        finally:
+            sampler.cancel()
+        # Memory over the throughput run: after warm-up (first fifth) vs the end. Flat = bounded.
+        if len(rss) >= 5:
+            warm = rss[len(rss) // 5]
+            result.update(rss_mb_after_warmup=round(warm, 1), rss_mb_at_end=round(rss[-1], 1),
+                          rss_growth_mb=round(rss[-1] - warm, 1))
         wrong = await check(store, truth)
         result.update(events_per_s=round(run.events_per_s),
                       cpu_s_per_million=round(run.cpu_s_per_million, 2),

@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # aiokafka narrates every subscription and group join at INFO
+        logging.getLogger("aiokafka").setLevel(logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -70,6 +70,8 @@ def _start_worker(stack, port: int, quiet: bool, speed: float,
         "ROOMPULSE_WORKER_WEB_PORT": str(port),
         # A fast broadcast clock moves ~speed stream-seconds per evaluation: not downtime.
         "ROOMPULSE_ALERTS_MAX_GAP_S": str(max(30.0, 10 * speed)),
+        # Keep evaluations at most a broadcast minute apart, so a 60 s stall is still seen.
+        "ROOMPULSE_ALERTS_INTERVAL_S": str(max(0.25, min(1.0, 60.0 / speed))),
     }
     log = open(os.devnull, "wb") if quiet else None  # noqa: SIM115 - handed to the child
     return subprocess.Popen(

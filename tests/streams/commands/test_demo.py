@@ -106,3 +106,18 @@ def test_demo_alerts_reach_terminal_and_console_and_it_stops_cleanly() -> None:
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _processes_with(marker) == [], "the demo left processes behind"
+
+
+def test_live_worker_fires_and_resolves_stall_and_negative_comment_alerts() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMPULSE_")}
+    cmd = [sys.executable, "-m", "streams.cli", "demo", "--json", "--speed", "120",
+           "--broadcast-minutes", "60", "--scenario", "stream-stall:room-3",
+           "--scenario", "negative-comments:room-2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=150)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    alerts = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    seen = {(a["rule"], a["room_id"], a["state"]) for a in alerts}
+    for rule, room in (("room-stalled", "room-3"), ("negative-comment-wave", "room-2")):
+        assert (rule, room, "firing") in seen, proc.stderr[-2000:]
+        assert (rule, room, "resolved") in seen, proc.stderr[-2000:]
+    assert {a["room_id"] for a in alerts} == {"room-2", "room-3"}  # room-1 is the baseline

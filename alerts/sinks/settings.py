@@ -56,12 +56,12 @@ class ChatSinkSettings(BaseSettings):
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", env_file=None)
 
-    language: Literal["zh-CN", "en"] = "zh-CN"
+    language: Literal["zh-CN", "en"] = Field("zh-CN", description="language of the nudge text")
     audience: Annotated[tuple[Audience, ...], NoDecode, BeforeValidator(_split)] = Field(
         (Audience.host,), description="deliver only alerts for these audiences (comma list)"
     )
     send_resolved: bool = Field(False, description="also nudge when an alert resolves")
-    timeout_s: float = Field(10.0, gt=0)
+    timeout_s: float = Field(10.0, gt=0, description="HTTP timeout per request")
 
     @classmethod
     def settings_customise_sources(
@@ -91,8 +91,9 @@ class WecomSettings(ChatSinkSettings):
     model_config = SettingsConfigDict(env_prefix="ROOMPULSE_WECOM_")
 
     key: SecretStr | None = None
-    base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
-    msgtype: Literal["markdown", "text"] = "markdown"
+    base_url: str = Field("https://qyapi.weixin.qq.com/cgi-bin/webhook/send",
+                          description="override for tests or a proxy")
+    msgtype: Literal["markdown", "text"] = Field("markdown", description="text allows @-mentions")
     mentioned_mobiles: CommaList = Field(
         (), description="text msgtype only: phone numbers to @ (comma list, '@all' allowed)"
     )
@@ -109,9 +110,10 @@ class DingtalkSettings(ChatSinkSettings):
 
     access_token: SecretStr | None = None
     secret: SecretStr | None = Field(None, description="加签 secret (SEC...); unset = unsigned")
-    base_url: str = "https://oapi.dingtalk.com/robot/send"
-    at_mobiles: CommaList = ()
-    at_all: bool = False
+    base_url: str = Field("https://oapi.dingtalk.com/robot/send",
+                          description="override for tests or a proxy")
+    at_mobiles: CommaList = Field((), description="phone numbers to @ (comma list)")
+    at_all: bool = Field(False, description="@ everyone in the group")
 
     @property
     def enabled(self) -> bool:
@@ -125,8 +127,9 @@ class FeishuSettings(ChatSinkSettings):
 
     token: SecretStr | None = Field(None, description="the last path segment of the webhook URL")
     secret: SecretStr | None = Field(None, description="签名校验 secret; unset = unsigned")
-    base_url: str = "https://open.feishu.cn/open-apis/bot/v2/hook"
-    msg_type: Literal["interactive", "text"] = "interactive"
+    base_url: str = Field("https://open.feishu.cn/open-apis/bot/v2/hook",
+                          description="Lark: https://open.larksuite.com/open-apis/bot/v2/hook")
+    msg_type: Literal["interactive", "text"] = Field("interactive", description="card or plain text")
 
     @property
     def enabled(self) -> bool:
@@ -152,7 +155,7 @@ class WebhookSettings(ChatSinkSettings):
 
     url: SecretStr | None = None
     secret: SecretStr | None = None
-    send_resolved: bool = True
+    send_resolved: bool = Field(True, description="also post resolved alerts (on by default here)")
 
     @property
     def enabled(self) -> bool:

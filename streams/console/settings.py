@@ -36,23 +36,23 @@ class ConsoleSettings(BaseSettings):
         env_prefix="ROOMPULSE_CONSOLE_", frozen=True, extra="ignore", env_file=None
     )
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="serve the console at /console/")
     base_path: str = Field("/console", description="URL prefix of the console pages and API")
     operator_tokens: dict[str, SecretStr] = Field(
         default_factory=dict, description='JSON {"name": "token"}; env ..._OPERATOR_TOKENS')
     viewer_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     operator_tokens_file: Path | None = Field(None, description="file of name:token lines")
-    viewer_tokens_file: Path | None = None
+    viewer_tokens_file: Path | None = Field(None, description="file of name:token lines")
     trust_proxy_header: bool = Field(
         False, description="take the user and role from a trusted reverse proxy's headers")
-    proxy_user_header: str = "X-Forwarded-User"
-    proxy_role_header: str = "X-Forwarded-Role"
+    proxy_user_header: str = Field("X-Forwarded-User", description="user header of a trusted proxy")
+    proxy_role_header: str = Field("X-Forwarded-Role", description="role header (operator|viewer)")
     session_secret: SecretStr | None = Field(
         None, description="HMAC key for session cookies; unset = random per process")
-    session_ttl_s: int = Field(12 * 3600, ge=60)
+    session_ttl_s: int = Field(12 * 3600, ge=60, description="log-in session lifetime")
     cookie_secure: bool = Field(False, description="set behind HTTPS so the cookie is Secure")
-    default_lang: str = "zh-CN"
-    max_silence_minutes: int = Field(24 * 60, ge=1)
+    default_lang: str = Field("zh-CN", description="zh-CN or en")
+    max_silence_minutes: int = Field(24 * 60, ge=1, description="longest silence an operator may set")
 
     @field_validator("base_path")
     @classmethod

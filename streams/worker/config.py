@@ -15,15 +15,18 @@ class WorkerSettings(BaseSettings):
 
     app_id: str = Field("roompulse-worker", description="Faust app id (its group: control agent)")
     group_id: str = Field("roompulse-kpi", description="consumer group of the batched KPI loop")
-    batch_max_records: int = Field(10_000, ge=1, le=1_000_000)
+    batch_max_records: int = Field(10_000, ge=1, le=1_000_000,
+                                   description="messages per fetched batch (one Redis apply each)")
     fetch_timeout_ms: int = Field(100, ge=1, description="getmany() wait when nothing is buffered")
-    fetch_max_wait_ms: int = Field(100, ge=0)
-    fetch_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
-    max_partition_fetch_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    fetch_max_wait_ms: int = Field(100, ge=0, description="broker-side wait for a fetch to fill")
+    fetch_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="bytes per fetch response")
+    max_partition_fetch_bytes: int = Field(8 * 1024 * 1024, ge=1024,
+                                           description="bytes per partition per fetch")
     commit_interval_s: float = Field(1.0, ge=0, description="best-effort Kafka commits (for lag tools)")
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(6066, ge=0, le=65535)
+    web_host: str = Field("127.0.0.1", description="HTTP bind address (0.0.0.0 to expose)")
+    web_port: int = Field(6066, ge=0, le=65535, description="HTTP API, /metrics and console")
     dedup_size: int = Field(20_000, ge=1, description="event_ids remembered per partition")
-    metrics_windows: list[str] = Field(default_factory=lambda: ["5m"])
+    metrics_windows: list[str] = Field(default_factory=lambda: ["5m"],
+                                        description="windows of the scrape-time KPI gauges")
     alerts_enabled: bool = Field(True, description="run the alert evaluator, sinks and console")
     retry_cap_s: float = Field(5.0, gt=0, description="cap of the Redis/Kafka retry backoff")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union
 
@@ -93,7 +93,7 @@ def _to_epoch_ms(value: Any) -> int:
             raise ValueError(f"ts {value[:40]!r} is not ISO-8601") from None
         if parsed.tzinfo is None:
             raise ValueError(f"ts {value[:40]!r} has no time zone (add Z or +08:00)")
-        return _to_epoch_ms(int(parsed.astimezone(timezone.utc).timestamp() * 1000))
+        return _to_epoch_ms(int(parsed.astimezone(UTC).timestamp() * 1000))
     raise ValueError("ts must be epoch milliseconds (integer) or an ISO-8601 string with a zone")
 
 

@@ -8,7 +8,11 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from alerts.sinks.settings import (
-    DingtalkSettings, FeishuSettings, SlackSettings, WebhookSettings, WecomSettings,
+    DingtalkSettings,
+    FeishuSettings,
+    SlackSettings,
+    WebhookSettings,
+    WecomSettings,
 )
 from streams.alerting.settings import AlertSettings
 from streams.console.settings import ConsoleSettings

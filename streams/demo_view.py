@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -19,7 +19,7 @@ from streams.settings import KafkaSettings
 _COLOURS = {"firing": "\033[1;31m", "resolved": "\033[1;32m"}
 _RESET = "\033[0m"
 _METRIC = re.compile(r"^(roompulse_worker_consumed_total|roompulse_worker_consumer_lag)"
-                     r"(?:\{[^}]*\})? ([0-9.e+-]+)$", re.M)
+                     r"(?:\{[^}]*\})? ([0-9.e+-]+)$", re.MULTILINE)
 
 
 class AlertPrinter:
@@ -41,7 +41,7 @@ class AlertPrinter:
             print(json.dumps(alert, ensure_ascii=False), file=self.out, flush=True)
             return
         at = alert.get("ends_at") if state == "resolved" else alert.get("starts_at")
-        when = datetime.fromtimestamp((at or 0) / 1000, timezone.utc).strftime("%H:%M:%S")
+        when = datetime.fromtimestamp((at or 0) / 1000, UTC).strftime("%H:%M:%S")
         summary = (alert.get("summary") or {}).get(self.lang) or ""
         action = (alert.get("action") or {}).get(self.lang) or ""
         target = alert.get("product_name") or alert.get("product_id") or alert.get("source") or ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from alerts.model import Alert, AlertState
 from alerts.sinks.http import DeliveryError, HttpPoster, Response, redact_url

@@ -6,8 +6,9 @@ import asyncio
 import email.utils
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
@@ -121,7 +122,7 @@ class HttpPoster:
                 raw = await r.content.read(MAX_BODY)
                 text = raw.decode(r.charset or "utf-8", errors="replace")
                 resp = Response(r.status, r.headers.copy(), redact(text, secrets))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             err = DeliveryError(f"{name}: timeout posting to {safe_url}", retryable=True)
         except aiohttp.InvalidURL:
             # The exception text is the URL itself: never show it.
@@ -147,7 +148,7 @@ class HttpPoster:
             await self._session.close()
         self._session = None
 
-    async def __aenter__(self) -> "HttpPoster":
+    async def __aenter__(self) -> HttpPoster:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable, Literal, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,7 +37,7 @@ class Nudge(BaseModel):
     at_ms: int
 
     @classmethod
-    def of(cls, alert: Alert, lang: str = "zh-CN") -> "Nudge":
+    def of(cls, alert: Alert, lang: str = "zh-CN") -> Nudge:
         t = host_text(alert, lang)
         return cls(
             room_id=alert.room_id, fingerprint=alert.fingerprint, rule=alert.rule,

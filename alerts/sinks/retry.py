@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Sequence
 
 from alerts.model import Alert
 from alerts.sinks.base import Sink, SinkError

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
 import logging
 import time
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Awaitable, Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter
 

@@ -6,13 +6,17 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from streams.produce import EventProducer
 from streams.settings import KafkaSettings, TopicSettings
 from streams.simulator.config import (
-    DEFAULT_EXPOSURES_PER_MIN, SCENARIOS, ScenarioSpec, SimConfig, exposures_for_rate,
+    DEFAULT_EXPOSURES_PER_MIN,
+    SCENARIOS,
+    ScenarioSpec,
+    SimConfig,
+    exposures_for_rate,
 )
 from streams.simulator.runner import Progress, live_start_ms, record, run_simulation
 from streams.stack import StackError
@@ -26,7 +30,7 @@ def parse_start(text: str) -> int:
         return int(text)
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000)
 
 

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -22,7 +22,7 @@ KEY_FIELDS = ("user_id", "source", "region", "watch_ms", "count", "text", "chann
 
 
 def _clock(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
 def format_message(topic: str, key: bytes | None, value: bytes | None,

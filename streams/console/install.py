@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -9,21 +10,24 @@ from aiohttp import web
 from alerts.silences import SilenceStore
 from alerts.sinks.console import AlertFeed, ConsoleFeed
 from alerts.targets import Targets
+from streams.alerting.redis_state import RedisSilenceStore
 from streams.console.context import ConsoleContext, log
 from streams.console.pages import ConsolePages
 from streams.console.readings import KpiReader, Readings
 from streams.console.settings import ConsoleSettings
-from streams.alerting.redis_state import RedisSilenceStore
 from streams.console.silencing import AlertSilences, ConsoleSilences
 from streams.console.stream import AlertStream
 from streams.console.views import ConsoleApi
+
+# A Targets, or a callable returning the current (hot-reloaded) one.
+TargetsArg = Targets | Callable[[], Targets] | None
 
 if TYPE_CHECKING:
     import faust
 
 
 def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
-                silences: SilenceStore | ConsoleSilences, targets: "Targets | Callable[[], Targets] | None" = None,
+                silences: SilenceStore | ConsoleSilences, targets: TargetsArg = None,
                 settings: ConsoleSettings) -> ConsoleContext:
     """Register the console's routes and hooks on an aiohttp application that has not started.
     `silences` is the alert engine's SilenceStore (wrapped here) or a ready ConsoleSilences."""
@@ -42,7 +46,7 @@ def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
 
 
 def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
-                    silences: SilenceStore | ConsoleSilences, targets: "Targets | Callable[[], Targets] | None" = None,
+                    silences: SilenceStore | ConsoleSilences, targets: TargetsArg = None,
                     settings: ConsoleSettings | None = None) -> ConsoleContext | None:
     """Serve the console from the worker's Faust web server at `settings.base_path`."""
     settings = settings or ConsoleSettings()
@@ -60,7 +64,7 @@ def console_feed(redis, key_prefix: str = "rp") -> ConsoleFeed:
 
 def install_worker_console(app: faust.App, rt, *,
                            silences: SilenceStore | ConsoleSilences | None = None,
-                           targets: "Targets | Callable[[], Targets] | None" = None,
+                           targets: TargetsArg = None,
                            settings: ConsoleSettings | None = None) -> ConsoleContext | None:
     """install_console with the worker Runtime's store, Redis client and key prefix. Without
     `silences`, a RedisSilenceStore under the same prefix (pass the notify pipeline's store so

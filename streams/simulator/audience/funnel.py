@@ -6,8 +6,14 @@ import random
 
 from streams.simulator.audience.pool import BuyerPool, Quota
 from streams.simulator.catalog import (
-    ENTRY_RATE, NEGATIVE_COMMENTS, NEUTRAL_COMMENTS, PD_CHANNELS, REGIONS, SOURCE_WEIGHTS,
-    SOURCES, Product,
+    ENTRY_RATE,
+    NEGATIVE_COMMENTS,
+    NEUTRAL_COMMENTS,
+    PD_CHANNELS,
+    REGIONS,
+    SOURCE_WEIGHTS,
+    SOURCES,
+    Product,
 )
 from streams.simulator.clock import BroadcastClock
 from streams.simulator.scenarios import BURST_EXTRA_COMPLAINT, MIN, RoomScenario

@@ -13,7 +13,11 @@ from alerts.sinks.dingtalk import DingtalkSink
 from alerts.sinks.feishu import FeishuSink
 from alerts.sinks.http import DeliveryError
 from alerts.sinks.settings import (
-    DingtalkSettings, FeishuSettings, SlackSettings, WebhookSettings, WecomSettings,
+    DingtalkSettings,
+    FeishuSettings,
+    SlackSettings,
+    WebhookSettings,
+    WecomSettings,
 )
 from alerts.sinks.slack import SlackSink
 from alerts.sinks.webhook import WebhookSink

@@ -7,7 +7,11 @@ from pydantic import ValidationError
 
 from alerts.model import Audience
 from alerts.sinks.settings import (
-    DingtalkSettings, FeishuSettings, SlackSettings, WebhookSettings, WecomSettings,
+    DingtalkSettings,
+    FeishuSettings,
+    SlackSettings,
+    WebhookSettings,
+    WecomSettings,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
-from streams.simulator import Simulation, SimConfig, live_start_ms
+from streams.simulator import SimConfig, Simulation, live_start_ms
 from tests.streams.simulator.conftest import START_MS, full_config
 
 

@@ -1,6 +1,6 @@
 """The KPI engine alone, in this process (no Faust): events/s and CPU-µs per event of it and the servers.
 
-`python -m streams.bench.inproc [--events 300000]` starts the embedded stack, produces the
+`python -m streams.bench.inproc [--events 300000] [--batch N]` starts the embedded stack, produces the
 bench's simulator mix, runs ONE KpiEngine here and reports, from its first apply to its last:
 events/s, this process's CPU-µs per event, and Tansu's and valkey's CPU-µs per event (so the
 figures show where the machine's two cores go).
@@ -28,7 +28,7 @@ from streams.worker.engine import KpiEngine
 from streams.worker.metrics import WorkerMetrics
 
 
-async def measure(stack: Stack, events: int) -> dict:
+async def measure(stack: Stack, events: int, batch: int | None = None) -> dict:
     tag = uuid.uuid4().hex[:6]
     topics = TopicSettings(prefix=f"inproc{tag}", partitions=8)
     kpi = KpiSettings(key_prefix=f"inproc{tag}")
@@ -39,7 +39,8 @@ async def measure(stack: Stack, events: int) -> dict:
     store = RedisKpiStore(client, kpi)
     group = f"inproc{tag}"
     inputs = [t for t in topics.inputs if t != topics.control]
-    engine = KpiEngine(stack.kafka, inputs, topics.deadletter, WorkerSettings(group_id=group),
+    engine = KpiEngine(stack.kafka, inputs, topics.deadletter, WorkerSettings(group_id=group, **(
+                           {} if batch is None else {"batch_max_records": batch})),
                        kpi, store, WorkerMetrics(CollectorRegistry()))
     await engine.start()
     task = asyncio.create_task(engine.run())
@@ -72,9 +73,11 @@ async def measure(stack: Stack, events: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=300_000)
+    ap.add_argument("--batch", type=int, default=None,
+                    help="batch_max_records (default: WorkerSettings' default)")
     args = ap.parse_args()
     with start_stack() as stack:
-        print(asyncio.run(measure(stack, args.events)))
+        print(asyncio.run(measure(stack, args.events, args.batch)))
 
 
 if __name__ == "__main__":

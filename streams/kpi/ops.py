@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from streams.kpi import keys as K
@@ -45,8 +46,9 @@ def build_ops(
             pair = targets[(room, bucket)] = (
                 hashes.setdefault(fine_key, {}), hashes.setdefault(coarse_key, {})
             )
-        for fields in pair:
-            fields[name] = fields.get(name, 0) + n
+        fine, coarse = pair
+        fine[name] = n  # one (room, bucket, name) counter per fine field: nothing to add to
+        coarse[name] = coarse.get(name, 0) + n
     hll: dict[str, set[str]] = {}
     for (room, bucket, kind), users in delta.members.items():
         for res, b, ttl in ((K.FINE, bucket, fttl), (K.COARSE, bucket - bucket % cms, cttl)):
@@ -98,7 +100,7 @@ def build_ops(
         "n": delta.event_count,
         "off": [keys.offsets(group),
                 [x for (t, p), o in sorted(offsets.items()) for x in (offset_field(t, p), str(o))]],
-        "h": [[k, ttl_of[k], [x for f, n in v.items() for x in (f, str(n))]]
+        "h": [[k, ttl_of[k], list(chain.from_iterable(zip(v, map(str, v.values()))))]
               for k, v in hashes.items()],
         "p": [[k, ttl_of[k], list(v)] for k, v in hll.items()],
         "buy": buys,

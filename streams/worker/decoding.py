@@ -69,7 +69,7 @@ def _parse_all(values: list[bytes | None]) -> list[Any] | None:
         objs = list(map(orjson.loads, values))
     except ValueError:  # orjson.JSONDecodeError
         return None
-    return objs if all(type(o) is dict for o in objs) else None
+    return objs if set(map(type, objs)) == {dict} else None
 
 
 def _parse_each(values: list[bytes | None], now_ms: int) -> tuple[list, list, list[int]]:

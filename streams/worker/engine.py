@@ -7,7 +7,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
@@ -20,6 +20,7 @@ from streams.worker.config import WorkerSettings
 from streams.worker.deadletter import DeadLetterSink
 from streams.worker.dedup import PartitionMemory
 from streams.worker.metrics import WorkerMetrics
+from streams.worker.records import RawRecordConsumer
 from streams.worker.retry import Outage, retry
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class KpiEngine:
         self.grace_ms = kpi.grace_s * 1000
         self.redis = Outage("Redis", log, lambda up: metrics.redis_up.set(1 if up else 0))
         self.broker = Outage("Kafka broker", log)
-        self.consumer: AIOKafkaConsumer | None = None
+        self.consumer: RawRecordConsumer | None = None
         self.assigned_once = asyncio.Event()
         self._lock = asyncio.Lock()
         self._generation = 0
@@ -73,7 +74,7 @@ class KpiEngine:
     async def start(self) -> None:
         tune_gc()
         await self.sink.start()
-        self.consumer = AIOKafkaConsumer(
+        self.consumer = RawRecordConsumer(
             **self.kafka.client_kwargs(), **self.kafka.group_kwargs(),
             group_id=self.group, client_id=f"{self.group}-kpi",
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -230,7 +231,6 @@ class KpiEngine:
     def _skip_rewarm(self, key: tuple[str, int], records: list, now_ms: int) -> list:
         """Records before the Redis offset only rebuild dedup memory and the watermark."""
         until = self._warm_until.get(key)
-
         if until is None:
             return records
         old = [r for r in records if r.offset < until]

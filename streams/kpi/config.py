@@ -29,6 +29,8 @@ class KpiSettings(BaseSettings):
     coarse_ttl_s: int = Field(13 * 3600, ge=60, description="wall-clock TTL of coarse buckets")
     grace_s: int = Field(120, ge=0, description="events older than watermark - grace are late")
     top_n_products: int = Field(50, ge=1, description="product_kpis returns at most this many")
+    ttl_cache_keys: int = Field(100_000, ge=0, description="keys whose Redis TTL the worker "
+                                "remembers having set (bounds worker memory; 0 = always EXPIRE)")
     buyer_history_days: int = Field(30, ge=1, description="per-brand buyer history kept this long")
     room_ttl_s: int = Field(14 * 86400, ge=60, description="TTL of room state and product names")
     negative_zh: list[str] | None = Field(None, description="override the default zh keywords")

@@ -71,6 +71,9 @@ class KpiStoreBase(ABC):
         self._applies += 1
         if self._applies % 1000 == 0:  # forget keys whose TTL may have run out
             self._expiry_cache = {k: t for k, t in self._expiry_cache.items() if t > applied_at_ms}
+        if len(self._expiry_cache) > self.settings.ttl_cache_keys:
+            # A forgotten key only costs one more EXPIRE; an unbounded cache costs memory.
+            self._expiry_cache.clear()
         ops = build_ops(delta, offsets, group, applied_at_ms, self.settings, self.keys,
                         self._expiry_cache)
         applied = await self._apply_ops(ops)

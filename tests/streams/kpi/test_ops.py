@@ -55,3 +55,30 @@ def test_every_room_key_carries_the_room_hash_tag():
 
 def test_offset_fields_round_trip():
     assert parse_offset_field(offset_field("roompulse.views", 12)) == ("roompulse.views", 12)
+
+
+def test_ttl_cache_is_bounded_and_forgetting_only_resends_expire():
+    import asyncio
+
+    from streams.kpi.config import KpiSettings
+    from streams.kpi.fold import BatchFolder
+    from streams.kpi.store_memory import InMemoryKpiStore
+    from schemas.events import EVENT_ADAPTER
+
+    settings = KpiSettings(ttl_cache_keys=5)
+    store = InMemoryKpiStore(settings)
+    now = 1_795_305_600_000
+
+    async def run() -> None:
+        for n in range(20):
+            folder = BatchFolder(settings)
+            folder.add(EVENT_ADAPTER.validate_python(
+                {"type": "product_click", "event_id": f"e{n}", "room_id": "r1",
+                 "ts": now + n * 60_000, "user_id": f"u{n}", "product_id": f"p{n}"},
+                context={"now_ms": now + 10**9}))
+            assert await store.apply(folder.take(), {("t", 0): n + 1}, "g", now)
+            assert len(store._expiry_cache) <= 5 + 10  # cap plus at most one batch's keys
+        snap = await store.room_kpis("r1", "30m", now + 19 * 60_000)
+        assert snap.kpis["product_clicks"].value == 20
+
+    asyncio.run(run())

@@ -10,11 +10,10 @@ import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timezone
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from datetime import UTC, datetime
 
 from streams.settings import KafkaSettings
+from streams.topics import read_from_earliest
 
 _COLOURS = {"firing": "\033[1;31m", "resolved": "\033[1;32m"}
 _RESET = "\033[0m"
@@ -109,15 +108,7 @@ class MetricsSummary:
 async def follow_topic(kafka: KafkaSettings, topic: str, handle: Callable[[bytes], object],
                        stop: asyncio.Event) -> None:
     """Read a topic from its beginning without a group (Tansu: never seek to the end)."""
-    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        await consumer.topics()  # fetches metadata, so the partitions are known
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+    async with read_from_earliest(kafka, [topic], missing_ok=True) as consumer:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=300)
             for records in batch.values():
@@ -125,5 +116,3 @@ async def follow_topic(kafka: KafkaSettings, topic: str, handle: Callable[[bytes
                     result = handle(rec.value)
                     if isinstance(result, Awaitable):
                         await result
-    finally:
-        await consumer.stop()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.settings import KafkaSettings, TopicSettings
@@ -60,3 +63,28 @@ async def create_topics(kafka: KafkaSettings, topics: TopicSettings) -> dict[str
         return {t: ("created" if t in missing else "exists") for t in wanted}
     finally:
         await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def read_from_earliest(kafka: KafkaSettings, topics: list[str], *,
+                             missing_ok: bool = False) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer without a group, assigned every partition of `topics` at its earliest
+    offset (Tansu answers seek-to-end wrongly, so readers start at the beginning)."""
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        existing = await consumer.topics()  # also fetches the partitions of every topic
+        missing = [t for t in topics if t not in existing]
+        if missing and not missing_ok:
+            from streams.stack import StackError
+
+            raise StackError(f"no such topic(s): {', '.join(missing)} (run `roompulse topics "
+                             "create`)")
+        tps = [TopicPartition(t, p) for t in topics
+               for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        yield consumer
+    finally:
+        await consumer.stop()

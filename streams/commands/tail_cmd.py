@@ -6,14 +6,13 @@ import argparse
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime, timezone
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from datetime import UTC, datetime
 
 from schemas.decode import DeadLetter, decode
 from schemas.events import BaseEvent
 from streams.settings import KafkaSettings, TopicSettings
 from streams.stack import StackError
+from streams.topics import read_from_earliest
 
 # Fields worth showing per type, in order; everything else stays hidden.
 KEY_FIELDS = ("user_id", "source", "region", "watch_ms", "count", "text", "channel",
@@ -81,20 +80,8 @@ async def tail(kafka: KafkaSettings, topics: list[str], *, room: str | None = No
     """Read without a consumer group from the earliest offset (Tansu cannot seek to the end);
     unless `from_beginning`, skip messages whose Kafka timestamp precedes the start."""
     started_ms = int(time.time() * 1000)
-    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
     printed = 0
-    try:
-        existing = await consumer.topics()
-        missing = [t for t in topics if t not in existing]
-        if missing:
-            raise StackError(f"no such topic(s): {', '.join(missing)} (run `roompulse topics "
-                             "create`)")
-        tps = [TopicPartition(t, p) for t in topics
-               for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+    async with read_from_earliest(kafka, topics) as consumer:
         room_key = room.encode() if room else None
         while max_messages is None or printed < max_messages:
             batches = await consumer.getmany(timeout_ms=500, max_records=1000)
@@ -109,6 +96,4 @@ async def tail(kafka: KafkaSettings, topics: list[str], *, room: str | None = No
                     printed += 1
                     if max_messages is not None and printed >= max_messages:
                         return printed
-    finally:
-        await consumer.stop()
     return printed

@@ -53,6 +53,12 @@ def register_views(app: faust.App, rt: Runtime) -> None:
             return view.json({"error": f"Redis unavailable: {type(exc).__name__}"}, status=503)
         return await guarded(view, lambda: read(room_id, window))
 
+    def listing(key: str, fetch):
+        """A read returning `{key: [snapshot, ...]}` for one room and window."""
+        async def read(room, window):
+            return {key: [s.model_dump(mode="json") for s in await fetch(room, window)]}
+        return read
+
     @app.page("/api/rooms")
     class Rooms(web.View):
         async def get(self, request: web.Request) -> web.Response:
@@ -70,18 +76,14 @@ def register_views(app: faust.App, rt: Runtime) -> None:
     @app.page("/api/rooms/{room_id}/products")
     class ProductKpis(web.View):
         async def get(self, request: web.Request, room_id: str) -> web.Response:
-            async def read(room, window):
-                snaps = await store.product_kpis(room, window)
-                return {"products": [s.model_dump(mode="json") for s in snaps]}
-            return await room_read(self, request, room_id, read)
+            return await room_read(self, request, room_id,
+                                   listing("products", store.product_kpis))
 
     @app.page("/api/rooms/{room_id}/sources")
     class SourceKpis(web.View):
         async def get(self, request: web.Request, room_id: str) -> web.Response:
-            async def read(room, window):
-                snaps = await store.source_kpis(room, window)
-                return {"sources": [s.model_dump(mode="json") for s in snaps]}
-            return await room_read(self, request, room_id, read)
+            return await room_read(self, request, room_id,
+                                   listing("sources", store.source_kpis))
 
     @app.page("/healthz")
     class Health(web.View):

@@ -13,26 +13,13 @@ import uuid
 
 import aiohttp
 
+from streams.bench.run import child_env
 from streams.stack import Stack, free_port
 
 
 def worker_env(stack: Stack, topics, kpi_prefix: str, group: str, **extra: str) -> dict:
-    k = stack.kafka
-    env = {
-        **os.environ,
-        "ROOMPULSE_KAFKA_BOOTSTRAP": stack.bootstrap,
-        "ROOMPULSE_REDIS_URL": stack.redis_url,
-        "ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS": str(k.session_timeout_ms),
-        "ROOMPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(k.heartbeat_interval_ms),
-        "ROOMPULSE_KAFKA_REBALANCE_TIMEOUT_MS": str(k.rebalance_timeout_ms),
-        "ROOMPULSE_TOPICS_PREFIX": topics.prefix,
-        "ROOMPULSE_TOPICS_PARTITIONS": str(topics.partitions),
-        "ROOMPULSE_KPI_KEY_PREFIX": kpi_prefix,
-        "ROOMPULSE_WORKER_GROUP_ID": group,
-        "ROOMPULSE_WORKER_APP_ID": f"{group}-app",
-    }
-    env.update(extra)
-    return env
+    """The bench's worker environment (same variables), plus `extra`."""
+    return {**child_env(stack, topics, kpi_prefix, group), **extra}
 
 
 class WorkerProc:

@@ -84,24 +84,26 @@ class Run:
 
 async def watch(progress, target: int, pid: int | None, timeout: float, label: str,
                 poll_s: float = 0.02) -> Run:
-    """Poll `await progress()` (events applied so far) until it reaches `target`.
+    """Poll `await progress()` until the events applied so far reach `target`.
 
-    The first observation with something applied starts the clock, so start-up time (Faust,
-    group join) is excluded; CPU time is sampled at the same two moments.
+    `progress()` returns `(applied, started)`: `applied` counts every event the process has
+    applied, `started` says whether the loop being measured has applied its first batch. The
+    clock starts at the first observation with `started`, so start-up (Faust, group joins) is
+    excluded; CPU time is sampled at the same two moments.
     """
     run = Run()
-    started = time.monotonic()
-    last_report = started
+    began = time.monotonic()
+    last_report = began
     while True:
-        n = await progress()
+        n, started = await progress()
         now = time.perf_counter()
         cpu = cpu_seconds(pid) if pid else 0.0
-        if n > 0 and run.t_first == 0.0:
+        if started and n > 0 and run.t_first == 0.0:
             run.n_first, run.t_first, run.cpu_first = n, now, cpu
         run.n_last, run.t_last, run.cpu_last = n, now, cpu
         if n >= target:
             return run
-        if time.monotonic() - started > timeout:
+        if time.monotonic() - began > timeout:
             say(f"{label}: timed out at {n}/{target} after {timeout:.0f}s")
             return run
         if time.monotonic() - last_report > 2:

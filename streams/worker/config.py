@@ -29,4 +29,7 @@ class WorkerSettings(BaseSettings):
     metrics_windows: list[str] = Field(default_factory=lambda: ["5m"],
                                         description="windows of the scrape-time KPI gauges")
     alerts_enabled: bool = Field(True, description="run the alert evaluator, sinks and console")
+    mmap_threshold_kib: int = Field(128, ge=0, description=(
+        "allocations this large or larger are mmapped and returned to the OS when freed "
+        "(glibc; 0 = leave malloc's adaptive default)"))
     retry_cap_s: float = Field(5.0, gt=0, description="cap of the Redis/Kafka retry backoff")

@@ -16,9 +16,11 @@ from streams.kpi.fold import BatchFolder
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings
 from streams.worker.batch import Prepared, prepare, rewarm, tune_gc
+from streams.worker.broker_watch import BrokerWatch, throttle_aiokafka_logs
 from streams.worker.config import WorkerSettings
 from streams.worker.deadletter import DeadLetterSink
 from streams.worker.dedup import PartitionMemory
+from streams.worker.malloc import pin_mmap_threshold
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.records import RawRecordConsumer
 from streams.worker.retry import Outage, retry
@@ -58,6 +60,8 @@ class KpiEngine:
         self.grace_ms = kpi.grace_s * 1000
         self.redis = Outage("Redis", log, lambda up: metrics.redis_up.set(1 if up else 0))
         self.broker = Outage("Kafka broker", log)
+        # getmany() raises nothing while the broker is gone (aiokafka retries inside).
+        self.broker_watch = BrokerWatch(self.broker)
         self.consumer: RawRecordConsumer | None = None
         self.assigned_once = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -72,7 +76,9 @@ class KpiEngine:
         self._pending_commit: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
+        throttle_aiokafka_logs()
         tune_gc()
+        pin_mmap_threshold(self.worker.mmap_threshold_kib)
         await self.sink.start()
         self.consumer = RawRecordConsumer(
             **self.kafka.client_kwargs(), **self.kafka.group_kwargs(),
@@ -108,7 +114,7 @@ class KpiEngine:
                 self.broker.failed(exc)
                 await asyncio.sleep(0.5)
                 continue
-            self.broker.ok()
+            self.broker_watch.fetched(self.consumer, batch)
             async with self._lock:
                 if not batch:
                     await self._drain()  # idle: let the last apply land now
@@ -147,8 +153,9 @@ class KpiEngine:
 
     async def _finish(self, p: Prepared, now_ms: int, started: float) -> None:
         # Dead letters first: a crash before the apply re-sends them (at-least-once), never loses.
-        await retry(lambda: self.sink.send(p.rejected), self.broker, (KafkaError,),
-                    cap_s=self.worker.retry_cap_s)
+        if p.rejected:  # an empty send would report the broker "back" during an outage
+            await retry(lambda: self.sink.send(p.rejected), self.broker, (KafkaError,),
+                        cap_s=self.worker.retry_cap_s)
         if await self._apply(p, now_ms):
             self._account(p, started, now_ms)
             for (topic, partition), nxt in p.offsets.items():

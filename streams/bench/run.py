@@ -164,6 +164,9 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
                           rss_growth_mb=round(rss[-1] - warm, 1))
         wrong = await check(store, truth)
         result.update(events_per_s=round(run.events_per_s),
+                      # The clock of the first versions: from the control agent's first apply,
+                      # about a second before the KPI loop has joined its group.
+                      events_per_s_from_first_apply=round(run.events_per_s_from_any),
                       cpu_s_per_million=round(run.cpu_s_per_million, 2),
                       # What one worker would reach with a core to itself: its own CPU only.
                       worker_ceiling_events_per_s=round(1e6 / run.cpu_s_per_million),

@@ -15,13 +15,13 @@ from streams.kpi.config import KpiSettings
 from streams.kpi.fold import BatchFolder
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings
-from streams.worker.batch import Prepared, prepare, rewarm, tune_gc
-from streams.worker.broker_watch import BrokerWatch, throttle_aiokafka_logs
+from streams.worker.batch import Prepared, prepare, rewarm
+from streams.worker.broker_watch import BrokerWatch
 from streams.worker.config import WorkerSettings
 from streams.worker.deadletter import DeadLetterSink
 from streams.worker.dedup import PartitionMemory
-from streams.worker.malloc import pin_mmap_threshold
 from streams.worker.metrics import WorkerMetrics
+from streams.worker.process import tune_process
 from streams.worker.records import RawRecordConsumer
 from streams.worker.retry import Outage, retry
 
@@ -76,9 +76,7 @@ class KpiEngine:
         self._pending_commit: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
-        throttle_aiokafka_logs()
-        tune_gc()
-        pin_mmap_threshold(self.worker.mmap_threshold_kib)
+        tune_process(self.worker.mmap_threshold_kib)
         await self.sink.start()
         self.consumer = RawRecordConsumer(
             **self.kafka.client_kwargs(), **self.kafka.group_kwargs(),

@@ -161,7 +161,10 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
         if len(rss) >= 5:
             warm = rss[len(rss) // 5]
             result.update(rss_mb_after_warmup=round(warm, 1), rss_mb_at_end=round(rss[-1], 1),
-                          rss_growth_mb=round(rss[-1] - warm, 1))
+                          rss_growth_mb=round(rss[-1] - warm, 1),
+                          # The curve: RSS at the end of each fifth of the throughput run.
+                          rss_mb_by_fifth=[round(rss[min(len(rss) - 1, len(rss) * i // 5)], 1)
+                                           for i in range(1, 6)])
         wrong = await check(store, truth)
         result.update(events_per_s=round(run.events_per_s),
                       # The clock of the first versions: from the control agent's first apply,

@@ -177,12 +177,18 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
         if wrong:
             say("KPIs differ from the truth: " + "; ".join(wrong[:5]))
         say(f"worker: {result['events_per_s']} events/s; latency phase at {cfg.rate:.0f}/s")
+        servers = embedded_servers(stack)
         cpu0, t0 = cpu_seconds(worker.pid), time.perf_counter()
+        s0 = {name: cpu_seconds(pid) for name, pid in servers.items()}
         result.update(await run_latency(stack.kafka, topics, f"http://127.0.0.1:{port}",
                                         cfg.rate, cfg.latency_s))
         # Near 1.0 means the worker was CPU-bound while offered --rate (its GIL-bound ceiling).
         result["latency_worker_cpu_share"] = round(
             (cpu_seconds(worker.pid) - cpu0) / (time.perf_counter() - t0), 2)
+        # The embedded broker's and valkey's share in the same phase: where the wait went.
+        result["latency_server_cpu_share"] = {
+            name: round((cpu_seconds(pid) - s0[name]) / (time.perf_counter() - t0), 2)
+            for name, pid in servers.items()}
         result["peak_rss_mb"] = round(peak_rss_mb(worker.pid), 1)
     finally:
         stop(worker)
@@ -201,6 +207,13 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
     result["baseline_events"] = brun.n_last
     result["ratio"] = round(run.events_per_s / brun.events_per_s, 1)
     return result
+
+
+def embedded_servers(stack: Stack) -> dict[str, int]:
+    """{"tansu": pid, "valkey": pid} for the servers this stack started (none when configured)."""
+    names = (["tansu"] if stack.embedded_kafka else []) + (["valkey"] if stack.embedded_redis
+                                                            else [])
+    return dict(zip(names, stack.pids(), strict=True))
 
 
 def run(cfg: BenchConfig, stack: Stack) -> dict:

@@ -14,7 +14,8 @@ from streams.stack import Stack
 pytestmark = pytest.mark.integration
 
 KEYS = {"events_per_s", "baseline_events_per_s", "ratio", "cpu_s_per_million", "peak_rss_mb",
-        "p50_ms", "p99_ms", "correct", "worker_ceiling_events_per_s", "latency_worker_cpu_share"}
+        "p50_ms", "p99_ms", "correct", "worker_ceiling_events_per_s", "latency_worker_cpu_share",
+        "events_per_s_from_first_apply", "latency_server_cpu_share"}
 
 
 def test_small_bench_reports_every_figure_and_is_correct(stack: Stack) -> None:

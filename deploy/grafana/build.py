@@ -189,7 +189,9 @@ def pipeline_health() -> dict:
                                            for q in (0.5, 0.9, 0.99)], unit="s", w=8),
         timeseries("Batch processing time", [quant("roompulse_worker_batch_seconds", q)
                                              for q in (0.5, 0.99)], unit="s", w=8),
-        timeseries("Redis up by worker", [("roompulse_worker_redis_up", "{{instance}}")], w=8),
+        timeseries("Redis and Kafka up by worker", [
+            ("roompulse_worker_redis_up", "redis {{instance}}"),
+            ("roompulse_worker_kafka_up", "kafka {{instance}}")], w=8),
         row("Scrapes and alerts"),
         timeseries("Scrape duration (includes the KPI refresh from Redis)",
                    [(f"scrape_duration_seconds{{{job}}}", "{{instance}}")], unit="s"),

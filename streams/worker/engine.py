@@ -59,7 +59,7 @@ class KpiEngine:
         self.memory = PartitionMemory(worker.dedup_size)
         self.grace_ms = kpi.grace_s * 1000
         self.redis = Outage("Redis", log, lambda up: metrics.redis_up.set(1 if up else 0))
-        self.broker = Outage("Kafka broker", log)
+        self.broker = Outage("Kafka broker", log, lambda up: metrics.kafka_up.set(1 if up else 0))
         # getmany() raises nothing while the broker is gone (aiokafka retries inside).
         self.broker_watch = BrokerWatch(self.broker)
         self.consumer: RawRecordConsumer | None = None

@@ -56,6 +56,10 @@ class WorkerMetrics:
                       "Seconds since the last successful apply", registry=registry)
         since.set_function(lambda: time.time() - self.last_apply)
         self.redis_up.set(1)
+        self.kafka_up = Gauge("roompulse_worker_kafka_up",
+                              "0 while the KPI loop's broker gives no fetch responses",
+                              registry=registry)
+        self.kafka_up.set(1)
 
     def count_partition(self, topic: str, partition: int, consumed: int, processed: int,
                         dead: int, duplicates: int) -> None:

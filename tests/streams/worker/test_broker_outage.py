@@ -102,12 +102,14 @@ async def test_broker_outage_reconnects_and_resumes_without_loss(proxied, kpi_se
         cut_at = time.monotonic()
         await proxy.cut()
         await wait_for(lambda: engine.broker.down, OUTAGE_S + 3, "outage noticed")
+        assert engine.metrics.kafka_up._value.get() == 0
         await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - cut_at)))
         assert consumed(engine) == len(first.messages)
         await proxy.restore()
         await workload.produce(ours.kafka, topics, second.messages)
         await wait_for(lambda: consumed(engine) >= total, 20, "second half")
         await wait_for(lambda: not engine.broker.down, 5, "broker back")
+        assert engine.metrics.kafka_up._value.get() == 1
     await assert_exact(store, first)
     await assert_exact(store, second)
     assert sum((await store.load_offsets(engine.group)).values()) == total

@@ -32,4 +32,6 @@ class WorkerSettings(BaseSettings):
     mmap_threshold_kib: int = Field(128, ge=0, description=(
         "allocations this large or larger are mmapped and returned to the OS when freed "
         "(glibc; 0 = leave malloc's adaptive default)"))
+    broker_silent_s: float = Field(3.0, gt=0, description=(
+        "no fetch response for this long while fetching = the Kafka broker is reported down"))
     retry_cap_s: float = Field(5.0, gt=0, description="cap of the Redis/Kafka retry backoff")

@@ -61,7 +61,7 @@ class KpiEngine:
         self.redis = Outage("Redis", log, lambda up: metrics.redis_up.set(1 if up else 0))
         self.broker = Outage("Kafka broker", log, lambda up: metrics.kafka_up.set(1 if up else 0))
         # getmany() raises nothing while the broker is gone (aiokafka retries inside).
-        self.broker_watch = BrokerWatch(self.broker)
+        self.broker_watch = BrokerWatch(self.broker, stale_s=worker.broker_silent_s)
         self.consumer: RawRecordConsumer | None = None
         self.assigned_once = asyncio.Event()
         self._lock = asyncio.Lock()

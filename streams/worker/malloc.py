@@ -1,4 +1,4 @@
-"""Pin glibc's mmap threshold, so the worker's multi-MB fetch buffers go back to the OS when freed."""
+"""Pin glibc's mmap threshold, so multi-MB fetch buffers go back to the OS when freed."""
 
 from __future__ import annotations
 

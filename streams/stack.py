@@ -166,6 +166,15 @@ class Stack:
         self.stop()
 
 
+def tansu_command(port: int, advertised_port: int | None = None) -> list[str]:
+    """The embedded broker's command line: memory storage, listening on 127.0.0.1:`port` and
+    advertising `advertised_port` (default: the same port) in its metadata."""
+    url = f"tcp://127.0.0.1:{port}"
+    advertised = url if advertised_port is None else f"tcp://127.0.0.1:{advertised_port}"
+    return [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url",
+            advertised, "--storage-engine", "memory://tansu/", "--cluster-id", "roompulse"]
+
+
 def start_stack(
     kafka: KafkaSettings | None = None,
     redis_settings: RedisSettings | None = None,
@@ -181,13 +190,10 @@ def start_stack(
     tmp = Path(stack._tmp.name)
     try:
         if kafka.bootstrap is None:
-            binary = tansu_binary()
             port = free_port()
             log = tmp / "tansu.log"
-            url = f"tcp://127.0.0.1:{port}"
             proc = subprocess.Popen(
-                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/", "--cluster-id", "roompulse"],
+                tansu_command(port),
                 stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent, env={**os.environ, "RUST_LOG": "warn"},
             )

@@ -19,22 +19,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM (peak resident set size) of a live process, in MiB."""
+def _status_mib(pid: int, field: str) -> float:
+    """A kB field of /proc/<pid>/status (e.g. "VmRSS"), in MiB; NaN when absent."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set size) of a live process, in MiB."""
+    return _status_mib(pid, "VmHWM")
 
 
 def rss_mb(pid: int) -> float:
     """VmRSS (current resident set size) of a live process, in MiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return _status_mib(pid, "VmRSS")
 
 
 async def sample_rss(pid: int, out: list[float], every_s: float = 1.0) -> None:

@@ -17,8 +17,9 @@ from aiokafka.errors import KafkaError
 
 from schemas.decode import DeadLetter, DeadLetterReason
 from streams.bench import workload
+from streams.bench.run import stop
 from streams.settings import TopicSettings
-from streams.stack import Stack, free_port, tansu_binary
+from streams.stack import Stack, free_port, tansu_command
 from streams.topics import create_topics
 from streams.worker.deadletter import DeadLetterSink, Rejected
 from tests.streams.worker.conftest import (
@@ -42,19 +43,12 @@ class _Tansu:
     def __init__(self, port: int, advertised_port: int) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="broker-outage-")
         self.proc = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-             "--advertised-listener-url", f"tcp://127.0.0.1:{advertised_port}",
-             "--storage-engine", "memory://tansu/", "--cluster-id", "roompulse-outage"],
+            tansu_command(port, advertised_port),
             stdout=(Path(self.tmp.name) / "tansu.log").open("wb"), stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"})
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop(self.proc)
         self.tmp.cleanup()
 
 

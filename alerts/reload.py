@@ -49,10 +49,14 @@ class Watched(Generic[C]):
         self._stamp = stamp
         try:
             new = self.loader(self.path)
-        except ConfigError as exc:
-            self.last_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - whatever the file holds, the old config stays
+            # ConfigError is the expected case; anything else is still a file we cannot use,
+            # and must not become a traceback on every evaluation tick.
+            msg = str(exc) if isinstance(exc, ConfigError) else (
+                f"{self.path}: cannot load: {type(exc).__name__}: {exc}")
+            self.last_error = msg
             log.error("%s file %s is invalid; keeping the running one:\n%s", self.kind,
-                      self.path, exc)
+                      self.path, msg)
             self._mark(False)
             if self.errors is not None:
                 self.errors.labels(self.kind).inc()

@@ -49,23 +49,45 @@ def _internal(part: object) -> bool:
     return isinstance(part, str) and ("[" in part or part.startswith("function-"))
 
 
-def load_yaml(path: str | Path, model: type[M], *, text: str | None = None) -> M:
-    """Parse and validate; raise ConfigError with `file:line: field: message` lines."""
+def read_utf8(path: str | Path) -> str:
+    """The file's text; bytes that are not UTF-8 are a ConfigError naming the line, not a
+    UnicodeDecodeError escaping into whoever polls the file."""
     name = str(path)
     try:
-        if text is None:
-            text = Path(path).read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(name, [f"{name}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(name, [f"{name}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
+                                 f"at offset {exc.start}); save the file as UTF-8"]) from None
+
+
+def load_yaml(path: str | Path, model: type[M], *, text: str | None = None) -> M:
+    """Parse and validate; raise ConfigError with `file:line: field: message` lines.
+
+    An empty file (or one of comments only) is an error: read as `{}` it would silently turn
+    every target or rule off, which is never what a half-written or truncated file means."""
+    name = str(path)
+    if text is None:
+        text = read_utf8(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark else name
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(name, [f"{where}: invalid YAML: {problem}"]) from None
+    except RecursionError:  # absurdly deep nesting: a config error, not a crash
+        raise ConfigError(name, [f"{name}: invalid YAML: nested too deeply"]) from None
+    if data is None:
+        raise ConfigError(name, [f"{name}: the file is empty (nothing but blanks or comments); "
+                                 "an empty file would turn every entry off"])
     try:
-        return model.model_validate(data if data is not None else {})
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         errors = exc.errors(include_url=False, include_input=False)

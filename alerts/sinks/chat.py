@@ -8,7 +8,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 
 from alerts.model import Alert, AlertState
-from alerts.sinks.http import DeliveryError, HttpPoster, Response, redact_url
+from alerts.sinks.http import DeliveryError, HttpPoster, Response
+from alerts.sinks.redact import Redactor
 from alerts.sinks.settings import ChatSinkSettings
 from alerts.sinks.text import HostText, host_text
 
@@ -74,7 +75,8 @@ class ChatSink(ABC):
 
     @abstractmethod
     def secrets(self) -> tuple[str, ...]:
-        """Every credential string that may appear in a URL, body or error text."""
+        """The configured credentials (tokens, signing secrets). The poster adds every piece of
+        the request URL itself (alerts.sinks.redact), so a sink need not list those."""
 
     @property
     @abstractmethod
@@ -82,7 +84,7 @@ class ChatSink(ABC):
         """The webhook URL without per-request signature parameters."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(url={redact_url(self.url, self.secrets())!r})"
+        return f"{type(self).__name__}(url={Redactor(self.url, self.secrets()).url!r})"
 
     async def aclose(self) -> None:
         if self._owns_poster:

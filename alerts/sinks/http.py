@@ -9,19 +9,18 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import orjson
 
 from alerts.sinks.errors import DeliveryError
+from alerts.sinks.redact import MASK, SECRET_PARAMS, Redactor, redact
 
 log = logging.getLogger(__name__)
 
-# Query parameters that carry credentials on the documented webhook URLs.
-SECRET_PARAMS = frozenset({"key", "access_token", "token", "sign", "secret"})
-MASK = "***"
 MAX_BODY = 64 * 1024
+__all__ = ["MASK", "SECRET_PARAMS", "DeliveryError", "HttpPoster", "Response", "platform_error",
+           "redact", "redact_url", "status_error"]
 
 
 @dataclass(frozen=True)
@@ -56,27 +55,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Mask every known secret string in `text`, raw and URL-encoded."""
-    for s in secrets:
-        if s:
-            for form in {s, quote(s, safe=""), quote_plus(s)}:
-                text = text.replace(form, MASK)
-    return text
-
-
 def redact_url(url: str, secrets: Iterable[str | None] = ()) -> str:
-    """A URL safe to log: credential query values masked, then any known secret masked."""
-    try:
-        parts = urlsplit(url)
-        query = [(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query)]
-        netloc = parts.netloc
-        if "@" in netloc:  # user:password@host
-            netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
-        url = urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
-    except ValueError:
-        url = "<unparseable url>"
-    return redact(url, secrets)
+    """A sink URL safe to log: its origin only (see alerts.sinks.redact)."""
+    return Redactor(url, secrets).url
 
 
 def status_error(resp: Response, where: str, detail: str = "") -> DeliveryError | None:
@@ -113,26 +94,32 @@ class HttpPoster:
         secrets: Iterable[str | None] = (),
         name: str = "http",
     ) -> Response:
-        secrets = tuple(secrets)
-        safe_url = redact_url(url, secrets)
+        scrub = Redactor(url, secrets)
         hdrs = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
         try:
             session = self._ensure_session()
-            async with session.post(url, data=body, headers=hdrs, timeout=self._timeout) as r:
+            # No redirects: a signed alert is never forwarded to a host nobody configured.
+            async with session.post(url, data=body, headers=hdrs, timeout=self._timeout,
+                                    allow_redirects=False) as r:
                 raw = await r.content.read(MAX_BODY)
                 text = raw.decode(r.charset or "utf-8", errors="replace")
-                resp = Response(r.status, r.headers.copy(), redact(text, secrets))
+                resp = Response(r.status, r.headers.copy(), scrub(text))
         except TimeoutError:
-            err = DeliveryError(f"{name}: timeout posting to {safe_url}", retryable=True)
+            err = DeliveryError(f"{name}: timeout posting to {scrub.url}", retryable=True)
         except aiohttp.InvalidURL:
             # The exception text is the URL itself: never show it.
-            err = DeliveryError(f"{name}: invalid URL {safe_url}", retryable=False)
+            err = DeliveryError(f"{name}: invalid URL {scrub.url}", retryable=False)
         except (aiohttp.ClientError, OSError) as exc:
             err = DeliveryError(
-                f"{name}: {type(exc).__name__} posting to {safe_url}", retryable=True
+                f"{name}: {type(exc).__name__} posting to {scrub.url}", retryable=True
             )
+        except (ValueError, TypeError, LookupError) as exc:
+            # A URL or header the client cannot use (yarl/aiohttp quote the URL in the message):
+            # retrying will not fix the configuration.
+            err = DeliveryError(f"{name}: cannot post to {scrub.url}: {type(exc).__name__}",
+                                retryable=False)
         else:
-            log.debug("%s: POST %s -> %s", name, safe_url, resp.status)
+            log.debug("%s: POST %s -> %s", name, scrub.url, resp.status)
             return resp
         log.warning("%s", err)
         raise err

@@ -27,10 +27,8 @@ class SlackSink(ChatSink):
         return self.settings.webhook_url.get_secret_value()
 
     def secrets(self) -> tuple[str, ...]:
-        # The path after /services/ is the credential: mask it piece by piece as well.
-        url = self.url
-        path = url.split("/services/", 1)[1] if "/services/" in url else ""
-        return tuple(p for p in (url, path, *path.split("/")) if len(p) >= 6)
+        # The whole URL is the credential; the poster masks it and each of its path pieces.
+        return (self.url,)
 
     def payload(self, alert: Alert) -> dict:
         t = self.text(alert)

@@ -42,6 +42,7 @@ class Platforms:
     accepted: dict = field(default_factory=lambda: defaultdict(list))
     hits: dict = field(default_factory=lambda: defaultdict(int))
     script: dict = field(default_factory=lambda: defaultdict(deque))
+    echo_status: int = 404  # what /echo/... answers, with the request path and query in the body
 
     def force(self, platform: str, *responses: Forced) -> None:
         self.script[platform].extend(responses)
@@ -174,8 +175,18 @@ def _webhook(request, raw, body):
     return web.Response(status=204), True
 
 
+def _echo(state: Platforms):
+    async def handler(request: web.Request) -> web.Response:
+        # Like many real receivers' error pages: the request line, credential and all.
+        state.hits["echo"] += 1
+        return web.Response(status=state.echo_status,
+                            text=f"no route for POST {request.path_qs} ({request.url})")
+    return handler
+
+
 def make_app(state: Platforms) -> web.Application:
     app = web.Application()
+    app.router.add_post("/echo/{tail:.+}", _echo(state))
     app.router.add_post("/cgi-bin/webhook/send", _contract("wecom", state)(_wecom))
     app.router.add_post("/robot/send", _contract("dingtalk", state)(_dingtalk))
     app.router.add_post("/open-apis/bot/v2/hook/{token}", _contract("feishu", state)(_feishu))

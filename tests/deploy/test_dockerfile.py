@@ -26,7 +26,6 @@ import pytest
 
 from streams.configdoc import SECTIONS
 from tests.deploy.container import (
-    DOCKERFILE,
     ENTRYPOINT_SH,
     copy_parts,
     ignored,

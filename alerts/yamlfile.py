@@ -61,8 +61,9 @@ def read_utf8(path: str | Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError(name, [f"{name}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
-                                 f"at offset {exc.start}); save the file as UTF-8"]) from None
+        problem = (f"{name}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
+                   f"{exc.start}); save the file as UTF-8")
+        raise ConfigError(name, [problem]) from None
 
 
 def load_yaml(path: str | Path, model: type[M], *, text: str | None = None) -> M:
@@ -84,8 +85,8 @@ def load_yaml(path: str | Path, model: type[M], *, text: str | None = None) -> M
     except RecursionError:  # absurdly deep nesting: a config error, not a crash
         raise ConfigError(name, [f"{name}: invalid YAML: nested too deeply"]) from None
     if data is None:
-        raise ConfigError(name, [f"{name}: the file is empty (nothing but blanks or comments); "
-                                 "an empty file would turn every entry off"])
+        empty = f"{name}: the file is empty (nothing but blanks or comments): it would turn all off"
+        raise ConfigError(name, [empty])
     try:
         return model.model_validate(data)
     except ValidationError as exc:

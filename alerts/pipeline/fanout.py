@@ -41,8 +41,10 @@ class FanoutStage:
             return True
         for attempt in range(1, self.attempts + 1):
             try:
-                await sink.send(batch)
-                self._count(name, "sent")
+                outcome = await sink.send(batch)
+                # A sink may say what it did (a throttled nudger: queued, retrying): never
+                # count a held nudge as sent.
+                self._count(name, outcome if isinstance(outcome, str) else "sent")
                 return True
             except SinkError as exc:
                 if not exc.retryable:

@@ -22,6 +22,7 @@ class Sink(Protocol):
 
     name: str
 
-    async def send(self, alerts: Sequence[Alert]) -> None:
-        """Deliver the alerts or raise SinkError."""
+    async def send(self, alerts: Sequence[Alert]) -> str | None:
+        """Deliver the alerts or raise SinkError. A sink that holds alerts instead of delivering
+        them (the nudge throttle) returns the outcome to count, e.g. "queued"; None = sent."""
         ...

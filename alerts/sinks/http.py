@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import time
@@ -155,6 +154,8 @@ def platform_error(
     body = resp.json()
     body = body if isinstance(body, dict) else {}
     code = next((body[k] for k in code_keys if k in body), None)
+    if isinstance(code, str) and code.lstrip("-").isdigit():
+        code = int(code)  # some proxies and older endpoints send "errcode": "0"
     msg = next((str(body[k]) for k in msg_keys if k in body), "")[:200]
     if code in retryable_codes:
         return DeliveryError(

@@ -1,120 +1,36 @@
-"""Nudge policy: one nudge per host per interval; a higher-severity nudge replaces a queued one."""
+"""ThrottledNudger: a chat sink behind the nudge policy (alerts.sinks.nudgepolicy), with the
+background loop that sends held nudges, retries and the re-check of silences/acks."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from prometheus_client import CollectorRegistry, Counter
 
-from alerts.model import Alert, AlertState, Severity
+from alerts.model import Alert
 from alerts.sinks.base import Sink, SinkError
+from alerts.sinks.nudgepolicy import (
+    DEFAULT_INTERVAL_MS,
+    Decision,
+    NudgeThrottle,
+    Outcome,
+    room_host,
+)
+from alerts.sinks.recheck import Gate
 from alerts.sinks.retry import RetryPolicy, send_with_retry
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_MS = 120_000
-
-
-class Outcome(StrEnum):
-    send = "send"            # deliver now; the host's interval starts
-    queued = "queued"        # held until the host's interval ends
-    replaced = "replaced"    # queued, and pushed out a lower-severity queued nudge
-    dropped = "dropped"      # not nudged: a queued nudge of equal/higher severity wins
-    cancelled = "cancelled"  # a resolve withdrew the queued nudge for the same alert
-    ignored = "ignored"      # resolved alert and resolves are not nudged
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: Outcome
-    send: Alert | None = None       # the alert to deliver now, if any
-    displaced: Alert | None = None  # the alert that lost (dropped, replaced or cancelled)
-
-
-def _rank(alert: Alert) -> int:
-    return Severity(alert.severity).rank
-
-
-def room_host(alert: Alert) -> str:
-    """Default host key: one host per room."""
-    return alert.room_id
-
-
-@dataclass
-class NudgeThrottle:
-    """Pure policy state, driven by explicit epoch-ms timestamps (no clock, no I/O)."""
-
-    interval_ms: int = DEFAULT_INTERVAL_MS
-    host_of: Callable[[Alert], str] = room_host
-    nudge_resolved: bool = False
-    _last_sent: dict[str, int] = field(default_factory=dict)
-    _queued: dict[str, Alert] = field(default_factory=dict)
-
-    def offer(self, alert: Alert, now_ms: int) -> Decision:
-        host = self.host_of(alert)
-        queued = self._queued.get(host)
-        if alert.state == AlertState.resolved:
-            if queued is not None and queued.fingerprint == alert.fingerprint:
-                del self._queued[host]
-                return Decision(Outcome.cancelled, displaced=queued)
-            if not self.nudge_resolved:
-                return Decision(Outcome.ignored, displaced=alert)
-        if queued is None and self._free(host, now_ms):
-            self._last_sent[host] = now_ms
-            return Decision(Outcome.send, send=alert)
-        if queued is None:
-            self._queued[host] = alert
-            return Decision(Outcome.queued)
-        # An update of the very same alert series refreshes the queued text in place.
-        if _rank(alert) > _rank(queued) or (
-            queued.fingerprint == alert.fingerprint and _rank(alert) == _rank(queued)
-        ):
-            self._queued[host] = alert
-            return Decision(Outcome.replaced, displaced=queued)
-        return Decision(Outcome.dropped, displaced=alert)
-
-    def release(self, alert: Alert) -> None:
-        """Undo a `send` decision whose delivery failed, so a retry may go out at once (the slot
-        was free when it was granted, so freeing it restores the state before)."""
-        self._last_sent.pop(self.host_of(alert), None)
-
-    def due(self, now_ms: int) -> list[Alert]:
-        """Queued nudges whose host interval has ended; they count as sent at `now_ms`."""
-        ready = [h for h in self._queued if self._free(h, now_ms)]
-        out = []
-        for host in ready:
-            out.append(self._queued.pop(host))
-            self._last_sent[host] = now_ms
-        self._forget(now_ms)
-        return out
-
-    def next_due_ms(self) -> int | None:
-        """When the earliest queued nudge may go out (None if nothing is queued)."""
-        times = [self._last_sent.get(h, 0) + self.interval_ms for h in self._queued]
-        return min(times) if times else None
-
-    def queued(self, host: str) -> Alert | None:
-        return self._queued.get(host)
-
-    def __len__(self) -> int:
-        return len(self._queued)
-
-    def _free(self, host: str, now_ms: int) -> bool:
-        last = self._last_sent.get(host)
-        return last is None or now_ms - last >= self.interval_ms
-
-    def _forget(self, now_ms: int) -> None:
-        # Hosts idle for a whole interval need no memory: bounded state with many rooms.
-        stale = [h for h, t in self._last_sent.items()
-                 if now_ms - t >= self.interval_ms and h not in self._queued]
-        for h in stale:
-            del self._last_sent[h]
+__all__ = ["DEFAULT_INTERVAL_MS", "Decision", "NudgeThrottle", "Outcome", "ThrottledNudger",
+           "room_host", "wall_ms"]
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_MAX_RETRYING = 1_000  # batches waiting for a retry after a failed immediate send
 
 
 def wall_ms() -> int:
@@ -139,10 +55,14 @@ def _counters(registry: CollectorRegistry) -> tuple[Counter, Counter]:
 class ThrottledNudger:
     """A Sink wrapping a chat sink with a NudgeThrottle.
 
-    `send` delivers what may go now and queues the rest; failures of an immediate send are raised
-    as from any sink, so the caller's (pipeline fan-out's) retry applies. `run` delivers queued
-    nudges when their slot opens, retrying per `retry`; final failures there are logged and
-    counted, never raised. Every decision is counted by outcome."""
+    `send` delivers what may go now and holds the rest; it returns the outcome the notify
+    pipeline counts (`sent`, `queued`, `retrying`, `throttled`), so a held nudge is never counted
+    as sent. A final failure of an immediate send is raised (the pipeline counts it `failed`);
+    a retryable one (429, 5xx, timeout, a platform's rate-limit code) is handed to the
+    background loop, which waits for the server's Retry-After (else backs off) instead of
+    blocking the pipeline. `run` delivers held nudges when their slot opens, first asking
+    `still_wanted` (silences, acknowledgements) whether they should still go; failures there
+    are logged and counted, never raised. Every decision is counted by outcome."""
 
     def __init__(
         self,
@@ -150,56 +70,123 @@ class ThrottledNudger:
         throttle: NudgeThrottle | None = None,
         *,
         clock_ms: Callable[[], int] = wall_ms,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         registry: CollectorRegistry | None = None,
+        still_wanted: Gate | None = None,
+        max_retrying: int = DEFAULT_MAX_RETRYING,
     ) -> None:
         self.sink = sink
         self.throttle = throttle if throttle is not None else NudgeThrottle()
         self.name = f"throttled-{getattr(sink, 'name', 'sink')}"
+        self.still_wanted = still_wanted
         self._clock_ms = clock_ms
         self._retry, self._sleep = retry, sleep
+        self._rng = random.Random()
+        self._retrying: deque[tuple[int, list[Alert]]] = deque()
+        self._max_retrying = max_retrying
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         registry = registry if registry is not None else CollectorRegistry()
         self.decisions, self.failures = _counters(registry)
 
-    async def send(self, alerts: Sequence[Alert]) -> None:
-        now, now_send = self._clock_ms(), []
+    def _count(self, outcome: str, n: int = 1) -> None:
+        self.decisions.labels(self.name, outcome).inc(n)
+
+    async def send(self, alerts: Sequence[Alert]) -> str:
+        now, now_send, held = self._clock_ms(), [], False
         for alert in alerts:
             d = self.throttle.offer(alert, now)
-            self.decisions.labels(self.name, d.outcome.value).inc()
+            self._count(d.outcome.value)
             if d.send is not None:
                 now_send.append(d.send)
+            held = held or d.outcome in (Outcome.queued, Outcome.replaced)
         self._wake.set()
-        if now_send:
-            try:
-                await self.sink.send(now_send)
-            except Exception as exc:
-                for alert in getattr(exc, "undelivered", None) or now_send:
+        if not now_send:
+            return "queued" if held else "throttled"
+        try:
+            await self.sink.send(now_send)
+        except SinkError as exc:
+            pending = list(getattr(exc, "undelivered", None) or now_send)
+            if not exc.retryable:
+                for alert in pending:
                     self.throttle.release(alert)
                 raise
+            self._defer(pending, getattr(exc, "retry_after", None), now)
+            log.info("%s: %d nudge(s) will be retried: %s", self.name, len(pending), exc)
+            return "retrying"
+        except Exception:
+            for alert in now_send:
+                self.throttle.release(alert)
+            raise
+        return "sent"
+
+    def _defer(self, alerts: list[Alert], retry_after: float | None, now_ms: int) -> None:
+        """Hold alerts whose immediate delivery failed retryably; they keep their host's slot."""
+        if len(self._retrying) >= self._max_retrying:  # bounded: a dead sink cannot grow memory
+            _, lost = self._retrying.popleft()
+            self.failures.labels(self.name).inc(len(lost))
+            log.warning("%s: %d nudges waiting for a retry; dropped the oldest",
+                        self.name, self._max_retrying)
+        wait_s = self._retry.delay(1, retry_after, self._rng)
+        self._retrying.append((now_ms + int(wait_s * 1000), alerts))
+        self._count("retrying", len(alerts))
+        self._wake.set()
+
+    def _take_due(self, now_ms: int) -> list[Alert]:
+        due = self.throttle.due(now_ms)
+        while self._retrying and self._retrying[0][0] <= now_ms:
+            due.extend(self._retrying.popleft()[1])
+        return due
+
+    async def _recheck(self, due: list[Alert]) -> list[Alert]:
+        """Drop nudges silenced or acknowledged since they were held; their slot is freed."""
+        if self.still_wanted is None or not due:
+            return due
+        try:
+            keep, dropped = await self.still_wanted(due)
+        except Exception as exc:  # noqa: BLE001 - the store is down: rather nudge than miss one
+            log.warning("%s: cannot re-check silences/acks (%s); sending held nudges anyway",
+                        self.name, type(exc).__name__)
+            return due
+        for alert, reason in dropped:
+            self._count(reason)
+            self.throttle.release(alert)
+            log.info("%s: held nudge %s not sent: %s since it was queued", self.name,
+                     alert.fingerprint, reason)
+        return keep
 
     async def flush_due(self) -> int:
-        """Deliver the nudges whose slot has opened; returns how many were attempted."""
-        due = self.throttle.due(self._clock_ms())
-        if due:
-            self.decisions.labels(self.name, "sent_queued").inc(len(due))
-            try:
-                await send_with_retry(self.sink, due, self._retry, sleep=self._sleep)
-            except SinkError as exc:
-                self.failures.labels(self.name).inc(len(getattr(exc, "undelivered", due) or due))
-                log.warning("%s: queued nudge not delivered: %s", self.name, exc)
-            except Exception:  # a broken sink must not stop the nudge loop
-                self.failures.labels(self.name).inc(len(due))
-                log.exception("%s: sink failed on queued nudges", self.name)
+        """Deliver the held nudges whose time has come and are still wanted; returns how many
+        were attempted."""
+        due = await self._recheck(self._take_due(self._clock_ms()))
+        if not due:
+            return 0
+        try:
+            await send_with_retry(self.sink, due, self._retry, sleep=self._sleep)
+        except SinkError as exc:
+            lost = len(getattr(exc, "undelivered", None) or due)
+            self.failures.labels(self.name).inc(lost)
+            if lost < len(due):
+                self._count("sent_queued", len(due) - lost)
+            log.warning("%s: queued nudge not delivered: %s", self.name, exc)
+        except Exception:  # a broken sink must not stop the nudge loop
+            self.failures.labels(self.name).inc(len(due))
+            log.exception("%s: sink failed on queued nudges", self.name)
+        else:
+            self._count("sent_queued", len(due))
         return len(due)
+
+    def next_due_ms(self) -> int | None:
+        times = [t for t in (self.throttle.next_due_ms(),
+                             self._retrying[0][0] if self._retrying else None) if t is not None]
+        return min(times) if times else None
 
     async def run(self) -> None:
         while True:
             self._wake.clear()
             await self.flush_due()
-            nxt = self.throttle.next_due_ms()
+            nxt = self.next_due_ms()
             timeout = None if nxt is None else max(0.0, (nxt - self._clock_ms()) / 1000)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)

@@ -11,6 +11,7 @@ from alerts.model import Audience
 from alerts.pipeline.config import DEFAULT_CONFIG, PipelineConfig, Receiver
 from alerts.sinks.bots import chat_sinks_from_env
 from alerts.sinks.nudges import NudgeTopicSink
+from alerts.sinks.recheck import StillWanted
 from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.install import faust_send, install
 from streams.alerting.settings import AlertSettings
@@ -43,6 +44,11 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     alerts_rt = install(app, rt.store, rt.redis, registry=rt.registry, topics=rt.topics,
                         send=send, sinks=sinks, pipeline_config=pipeline_config(list(chat)),
                         **settings.install_kwargs())
+    # Held nudges are re-checked just before they go: a silence or an acknowledgement made
+    # while one waited for its host's slot keeps it quiet.
+    still_wanted = StillWanted(alerts_rt.silences, sinks["console"])
+    for nudger in throttled.values():
+        nudger.still_wanted = still_wanted
     if chat:
         log.info("chat sinks enabled: %s", ", ".join(sorted(chat)))
 

@@ -156,16 +156,37 @@ def test_chat_sinks_from_env(monkeypatch):
 
 
 @aio
-async def test_failed_immediate_send_raises_and_frees_the_slot_for_the_retry(platforms):
+async def test_a_final_immediate_failure_raises_and_frees_the_slot(platforms):
     from tests.alerts.sinks.platforms import Forced
     from tests.alerts.sinks.test_platforms import sink_for
 
     chat = sink_for("dingtalk", platforms.base)
     nudger = ThrottledNudger(chat, clock_ms=lambda: 1_000)
-    platforms.force("dingtalk", Forced(body={"errcode": 130101, "errmsg": "send too fast"}))
+    platforms.force("dingtalk", Forced(status=400, body="bad request"))
     with pytest.raises(DeliveryError) as info:
         await nudger.send([make_alert()])
-    assert info.value.retryable
-    await nudger.send([make_alert()])  # the pipeline's retry: goes now, not in 2 minutes
+    assert not info.value.retryable
+    assert await nudger.send([make_alert()]) == "sent"  # the slot was freed: goes now
     await chat.aclose()
     assert len(platforms.accepted["dingtalk"]) == 1 and len(nudger.throttle) == 0
+
+
+@aio
+async def test_a_retryable_immediate_failure_waits_for_retry_after_in_the_background(platforms):
+    from tests.alerts.sinks.platforms import Forced
+    from tests.alerts.sinks.test_platforms import sink_for
+
+    now = [1_000_000]
+    chat = sink_for("slack", platforms.base)
+    nudger = ThrottledNudger(chat, clock_ms=lambda: now[0])
+    platforms.force("slack", Forced(status=429, body="rate_limited", headers={"Retry-After": "3"}))
+    assert await nudger.send([make_alert()]) == "retrying"  # the pipeline is not held up
+    now[0] += 2_999
+    assert await nudger.flush_due() == 0 and platforms.hits["slack"] == 1
+    assert nudger.next_due_ms() == 1_003_000
+    now[0] += 1
+    assert await nudger.flush_due() == 1
+    await chat.aclose()
+    assert len(platforms.accepted["slack"]) == 1
+    count = lambda o: nudger.decisions.labels(nudger.name, o)._value.get()  # noqa: E731
+    assert (count("retrying"), count("sent_queued")) == (1, 1)

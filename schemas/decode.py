@@ -12,6 +12,10 @@ from pydantic import ValidationError
 
 from schemas.events import EVENT_ADAPTER, EVENT_TYPES, MAX_MESSAGE_BYTES, SCHEMA_VERSION, BaseEvent
 
+ID_FIELDS = frozenset({"event_id", "room_id", "user_id", "brand_id", "product_id", "order_id"})
+ID_RULE = ("ids may not contain `{`, `}` or control characters (newline, tab, NUL), "
+           "nor start or end with a space")
+
 
 class DeadLetterReason(StrEnum):
     """Why a message could not be processed; the `reason` of a dead letter."""
@@ -23,9 +27,11 @@ class DeadLetterReason(StrEnum):
     unknown_type = "unknown_type"
     unsupported_version = "unsupported_version"
     invalid = "invalid"
-    future_ts = "future_ts"
-    late = "late"
+    future_ts = "future_ts"  # ts too far ahead of wall time or of the Kafka record timestamp
+    too_old = "too_old"  # older than the partition watermark minus retention: nowhere to apply
     wrong_key = "wrong_key"
+    room_limit = "room_limit"  # a new room while the worker already tracks the room cap
+    internal = "internal"  # handling this one message raised: a bug, isolated to the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +54,10 @@ def describe_errors(exc: ValidationError, limit: int = 3) -> str:
         if loc and loc[0] in EVENT_TYPES:
             loc = loc[1:]
         field = ".".join(loc) or "(message)"
-        parts.append(f"{field}: {err.get('msg', 'invalid')}")
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "string_pattern_mismatch" and loc and loc[-1] in ID_FIELDS:
+            msg = ID_RULE  # the regex itself helps no producer
+        parts.append(f"{field}: {msg}")
     extra = exc.error_count() - limit
     if extra > 0:
         parts.append(f"(+{extra} more)")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.events import CONTROL_TYPES, EVENT_TYPES, MAX_COMMENT_BYTES, MAX_MESSAGE_BYTES
+from schemas.events import (
+    CONTROL_TYPES,
+    EVENT_TYPES,
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    MAX_COMMENT_BYTES,
+    MAX_MESSAGE_BYTES,
+)
 from schemas.examples import EXAMPLES
 from schemas.export import schema_for
 
@@ -22,14 +29,25 @@ is read, not the topic it arrives on. JSON Schemas for producers in other langua
   {MAX_COMMENT_BYTES} UTF-8 bytes.
 - `ts` is the event time: epoch **milliseconds** (integer) or ISO-8601 **with a zone**
   (`2026-11-22T20:00:00+08:00`, `...Z`). It is stored as UTC epoch ms. Values that look like
-  seconds, and times more than 5 minutes in the future, are rejected.
+  seconds, times more than 5 minutes ahead of the worker's clock, and times more than
+  `ROOMPULSE_KPI_MAX_AHEAD_OF_RECORD_S` (300 s) ahead of the Kafka record timestamp are
+  rejected (`future_ts`). Late events still count: an event behind its partition's watermark is
+  applied to its own time bucket; only one older than what the store keeps (about 13 hours
+  behind) is rejected (`too_old`).
+- Ids (`event_id`, `room_id`, `user_id`, `brand_id`, `product_id`, `order_id`): 1 to
+  {ID_MAX_LENGTH} characters, any Unicode (`:`, inner spaces, CJK and emoji are fine) except `{{`,
+  `}}` and control characters (newline, tab, NUL), and no space at either end. Others are
+  rejected (`invalid`, naming the field): ids become parts of Redis keys, and a brace would let
+  one room's id address another room's keys.
 - Amounts are in currency units (e.g. 259.8 CNY) and must not be negative; quantities and
   like counts must be at least 1.
 - Unknown extra fields are ignored: they never reach a KPI and never fail a message.
 - A message that cannot be used goes to the dead-letter topic with one of these reasons:
   `too_large`, `not_json`, `not_object`, `missing_type`, `unknown_type`,
   `unsupported_version`, `invalid` (a field is wrong; the detail names it), `future_ts`,
-  `late` (older than the allowed grace), and is counted.
+  `too_old`, `wrong_key`, `room_limit` (a new room while the worker already tracks
+  `ROOMPULSE_KPI_MAX_LIVE_ROOMS` live rooms) or `internal` (handling this one message failed;
+  the detail carries the error), and is counted.
 
 ## Default topics
 | topic | types |
@@ -63,7 +81,9 @@ def _limits(prop: dict[str, Any]) -> str:
         for key, label in (("minLength", "min length"), ("maxLength", "max length"),
                            ("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"),
                            ("pattern", "pattern")):
-            if key in src:
+            if key == "pattern" and src.get(key) == ID_PATTERN:
+                out.append("an id (see Ids below)")
+            elif key in src:
                 out.append(f"{label} {src[key]}")
     return ", ".join(out)
 

@@ -98,7 +98,13 @@ def _to_epoch_ms(value: Any) -> int:
 
 
 EpochMs = Annotated[int, BeforeValidator(_to_epoch_ms)]
-Id = Annotated[str, Field(min_length=1, max_length=128)]
+# Ids reach Redis key names and hash fields. `{` and `}` would break a key's Cluster hash tag
+# (room `a}:x` must never address another room's keys), control characters (newlines, NUL)
+# break logs and line-based tools, and outer whitespace is almost always a producer bug. Anything
+# else is allowed: `:`, inner spaces, CJK, emoji. Length is counted in characters.
+ID_MAX_LENGTH = 128
+ID_PATTERN = r"^[^\x00-\x20\x7f{}](?:[^\x00-\x1f\x7f{}]*[^\x00-\x20\x7f{}])?$"
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 PositiveQty = Annotated[int, Field(gt=0, le=1_000_000)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False, le=1e12)]
 

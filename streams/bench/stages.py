@@ -15,9 +15,10 @@ from streams.kpi.config import KpiSettings
 from streams.kpi.fold import BatchFolder
 from streams.kpi.keys import Keys
 from streams.kpi.ops import build_ops
-from streams.worker.batch import prepare, tune_gc
-from streams.worker.decoding import decode_batch
-from streams.worker.dedup import PartitionMemory
+from streams.ingest.decoding import decode_batch
+from streams.ingest.limits import LiveRooms
+from streams.ingest.prepare import IngestState, prepare, tune_gc
+from streams.ingest.timepolicy import TimePolicy
 
 
 @dataclass(slots=True)
@@ -65,14 +66,17 @@ def run(n: int, batch: int, repeat: int) -> dict[str, float]:
     best: dict[str, float] = {}
     for _ in range(repeat):
         t_dec = t_prep = t_ops = 0.0
-        memory = PartitionMemory(20_000)
+        rooms = LiveRooms(settings.max_live_rooms, settings.room_idle_s * 1000,
+                          settings.max_products_per_room)
+        state = IngestState(20_000, rooms)
+        policy = TimePolicy.from_settings(settings)
         total = 0
         for b in batches(parts, batch):
             values = [r.value for _, recs in b for r in recs]
             t0 = time.process_time()
             decode_batch(values, now_ms)
             t1 = time.process_time()
-            p = prepare(b, memory, BatchFolder(settings), settings.grace_s * 1000, now_ms)
+            p = prepare(b, state, BatchFolder(settings, rooms.product), policy, now_ms)
             t2 = time.process_time()
             offsets = {k: recs[-1].offset + 1 for k, recs in b}
             build_ops(p.delta, offsets, "g", now_ms, settings, keys, {})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-# ARGV[1] is the JSON payload from streams.kpi.ops.build_ops. Returns 1 when applied, 0 when the
-# offsets show a stale writer or an exact replay (then nothing is written). Mirrors
+# ARGV[1] is the JSON payload from streams.kpi.ops.build_ops. Returns {1} when applied, {0} for an
+# exact replay, {-1, field, stored} when a stored offset is not where the batch starts (stale
+# writer or gap), {-2, field} when the stored offset is gone (state lost) and {-3, why} when a key
+# has the wrong type; nothing is written unless {1}. Mirrors
 # streams.kpi.store_memory.InMemoryKpiStore._apply_ops step for step; change both together.
 APPLY_LUA = r"""
 local P = cjson.decode(ARGV[1])
@@ -18,22 +20,63 @@ local function chunked(cmd, key, list)
   for i = 1, #list, 4000 do call(cmd, key, unpack(list, i, math.min(i + 3999, #list))) end
 end
 
--- Offsets first: refuse a batch from behind (stale writer) or an exact replay.
+-- Offsets first. Each partition's batch says where it starts (`from`, -1: wherever, for a
+-- partition with no stored offset; '': unchecked) and where it ends (`to`). Applied only when
+-- `from` equals the stored offset: a retried batch finds `to` stored and is a no-op, a batch
+-- from behind or past a gap is refused, and a stored offset that vanished means Redis lost
+-- its state (restart without persistence, failover to an empty replica, FLUSHALL).
 local okey, ofl = P.off[1], P.off[2]
-if #ofl > 0 then
-  local stale, same = false, true
-  for i = 1, #ofl, 2 do
-    local cur = call('HGET', okey, ofl[i])
-    local new = tonumber(ofl[i + 1])
-    if cur then
-      cur = tonumber(cur)
-      if cur > new then stale = true end
-      if cur ~= new then same = false end
+local replays, fresh = 0, 0
+for i = 1, #ofl, 3 do
+  local cur = call('HGET', okey, ofl[i])
+  local from, to = ofl[i + 1], tonumber(ofl[i + 2])
+  if cur then cur = tonumber(cur) else cur = nil end  -- a missing field is false, not nil
+  if from == '' then
+    if cur and cur > to then return {-1, ofl[i], tostring(cur)} end
+    if cur == to and P.n > 0 then replays = replays + 1 else fresh = fresh + 1 end
+  else
+    from = tonumber(from)
+    if cur == nil then
+      if from >= 0 then return {-2, ofl[i], ''} end
+      fresh = fresh + 1
+    elseif cur == to and from ~= to then
+      replays = replays + 1
+    elseif cur == from then
+      fresh = fresh + 1
     else
-      same = false
+      return {-1, ofl[i], tostring(cur)}
     end
   end
-  if stale or (same and P.n > 0) then return 0 end
+end
+if replays > 0 then
+  if fresh > 0 then return {-1, 'mixed', ''} end
+  return {0}
+end
+
+-- Validate before the first write: Redis does not roll a failed script back, so a key of the
+-- wrong type (written by something else under our prefix) must refuse the whole batch here.
+local function want(k, t)
+  local got = call('TYPE', k)['ok']
+  if got ~= 'none' and got ~= t then error('roompulse-refused: ' .. k .. ' is a ' .. got) end
+end
+local function check()
+  want(okey, 'hash'); want(P.clk[1], 'hash'); want(P.rooms[1], 'zset')
+  for _, s in ipairs(P.st) do want(s[1], 'hash') end
+  for _, n in ipairs(P.pn) do want(n[1], 'hash') end
+  for _, h in ipairs(P.h) do want(h[1], 'hash') end
+  for _, h in ipairs(P.p) do want(h[1], 'string') end
+  for _, b in ipairs(P.buy) do
+    want(b[5], 'hash')
+    local brand = b[4]
+    if brand == '' then brand = call('HGET', b[5], 'brand') or b[6] end
+    want(P.buy_pre .. brand, 'zset')
+    for j = 7, 10 do want(b[j], 'string') end
+  end
+end
+local ok, err = pcall(check)
+if not ok then
+  local msg = tostring(err and (err.err or err) or 'refused')
+  return {-3, msg, ''}
 end
 
 -- Room state before buyers: a broadcast_start in this batch names the brand of its orders.
@@ -123,7 +166,13 @@ for k, users in pairs(rep) do
   call('EXPIRE', k, rep_ttl[k])
 end
 
-chunked('SADD', P.rooms[1], P.rooms[2])
+-- Live rooms: scored by the last apply (wall ms); rooms idle past the room TTL drop out.
+if #P.rooms[2] > 0 then
+  local z = {}
+  for _, r in ipairs(P.rooms[2]) do z[#z + 1] = P.clk[3]; z[#z + 1] = r end
+  chunked('ZADD', P.rooms[1], z)
+end
+call('ZREMRANGEBYSCORE', P.rooms[1], '-inf', '(' .. P.rooms[3])
 if P.clk[2] ~= '' then
   local cur = call('HGET', P.clk[1], 'event_ms')
   if not cur or tonumber(P.clk[2]) > tonumber(cur) then
@@ -131,6 +180,8 @@ if P.clk[2] ~= '' then
   end
 end
 call('HSET', P.clk[1], 'applied_ms', P.clk[3])
-chunked('HSET', okey, ofl)
-return 1
+local done = {}
+for i = 1, #ofl, 3 do done[#done + 1] = ofl[i]; done[#done + 1] = ofl[i + 2] end
+chunked('HSET', okey, done)
+return {1}
 """

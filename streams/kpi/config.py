@@ -27,7 +27,18 @@ class KpiSettings(BaseSettings):
     bucket_ttl_s: int = Field(35 * 60, ge=60, description="wall-clock TTL of fine buckets")
     coarse_bucket_s: int = Field(300, ge=1, description="roll-up bucket, a multiple of bucket_s")
     coarse_ttl_s: int = Field(13 * 3600, ge=60, description="wall-clock TTL of coarse buckets")
-    grace_s: int = Field(120, ge=0, description="events older than watermark - grace are late")
+    grace_s: int = Field(120, ge=0, description=(
+        "events older than the partition watermark - grace are counted late (still applied)"))
+    max_ahead_of_record_s: int = Field(300, ge=0, description=(
+        "events whose ts is more than this ahead of their Kafka record timestamp are dead-"
+        "lettered future_ts (0 disables)"))
+    max_live_rooms: int = Field(5000, ge=1, description=(
+        "rooms one worker tracks at once; events of further new rooms are dead-lettered "
+        "room_limit until a room goes idle"))
+    room_idle_s: int = Field(3600, ge=60, description=(
+        "a room with no event for this long (worker wall clock) leaves the live set"))
+    max_products_per_room: int = Field(500, ge=1, description=(
+        "products counted separately per room; further products count under `__other__`"))
     top_n_products: int = Field(50, ge=1, description="product_kpis returns at most this many")
     ttl_cache_keys: int = Field(100_000, ge=0, description="keys whose Redis TTL the worker "
                                 "remembers having set (bounds worker memory; 0 = always EXPIRE)")
@@ -57,6 +68,12 @@ class KpiSettings(BaseSettings):
     def fine_horizon_ms(self) -> int:
         """Reads use fine buckets only this far back from `now` (TTL minus grace, for safety)."""
         return (self.bucket_ttl_s - self.grace_s) * 1000
+
+    @property
+    def too_old_ms(self) -> int:
+        """Events further behind the watermark than this are dead-lettered `too_old`: the
+        coarse roll-ups that windows read for old data reach no further back."""
+        return self.coarse_ttl_s * 1000 - self.coarse_ms
 
     @property
     def buyer_history_ms(self) -> int:

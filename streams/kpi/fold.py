@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,18 @@ class Delta:
     platform: dict[str, str] = field(default_factory=dict)
     control: dict[str, RoomControl] = field(default_factory=dict)
     product_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The stream-clock candidate of the batch (a robust statistic, see ingest.timepolicy).
+    clock_ms: int | None = None
+
+
+def robust_clock(room_last_ms: dict[str, int]) -> int:
+    """The stream-clock candidate of a batch: the lower median of each room's newest event.
+
+    With fewer than three rooms the smallest is taken, so with two rooms neither can drag the
+    other's windows forward; with one room the room is the whole stream.
+    """
+    values = sorted(room_last_ms.values())
+    return values[0] if len(values) < 3 else values[(len(values) - 1) // 2]
 
 
 # Composite-key kinds of BatchFolder.add_all; `_expand` turns each into its hash fields.
@@ -90,12 +102,19 @@ class BatchFolder:
     set add per distinct-user kind; no model dumps.
     """
 
-    def __init__(self, settings: KpiSettings) -> None:
+    def __init__(self, settings: KpiSettings,
+                 product_of: Callable[[str, str], str] | None = None) -> None:
         self.settings = settings
+        # Maps (room, product_id) to the id to count under (the per-room product cap).
+        self._product_of = product_of
         self._bucket_ms = settings.bucket_ms
         self._negative = NegativeClassifier.from_settings(settings).is_negative
         self._delta = Delta()
         self._keys: list[tuple] = []
+
+    def fresh(self) -> BatchFolder:
+        """An empty folder with the same settings and product mapping."""
+        return BatchFolder(self.settings, self._product_of)
 
     def take(self) -> Delta:
         delta, self._delta = self._delta, Delta()
@@ -103,6 +122,7 @@ class BatchFolder:
         _expand(Counter(keys), delta.counters)
         if delta.last_ms:
             delta.max_event_ms = max(delta.last_ms.values())
+            delta.clock_ms = robust_clock(delta.last_ms)
         delta.purchases.sort()
         return delta
 
@@ -134,6 +154,7 @@ class BatchFolder:
         first, last = d.first_ms, d.last_ms
         key = self._keys.append
         member = self._member
+        prod = self._product_of
         n = 0
         for e in events:
             n += 1
@@ -152,7 +173,8 @@ class BatchFolder:
             if kind == "room_exposure":
                 key((room, bucket, _EXPOSURE, e["source"]))
             elif kind == "product_exposure":
-                key((room, bucket, _PRODUCT_EXPOSURE, e["product_id"]))
+                pid = e["product_id"] if prod is None else prod(room, e["product_id"])
+                key((room, bucket, _PRODUCT_EXPOSURE, pid))
             elif kind == "enter":
                 key((room, bucket, _ENTER, e["source"]))
                 if e["user_id"] is not None:
@@ -163,7 +185,7 @@ class BatchFolder:
                 c[k] = c.get(k, 0) + e["watch_ms"]
                 key((room, bucket, _LEAVE, None))
             elif kind == "product_click" or kind == "cart_add":
-                pid = e["product_id"]
+                pid = e["product_id"] if prod is None else prod(room, e["product_id"])
                 click = kind == "product_click"
                 key((room, bucket, _CLICK if click else _CART, pid))
                 user = e["user_id"]
@@ -199,7 +221,8 @@ class BatchFolder:
 
     def _order(self, e: dict[str, Any], room: str, bucket: int, user: str | None) -> None:
         c = self._delta.counters
-        pid = e["product_id"]
+        pid = e["product_id"] if self._product_of is None else self._product_of(room,
+                                                                                e["product_id"])
         status = e["status"].value
         amount = round(e["amount"] * 100)  # as Order.amount_cents
         if status == "paid":
@@ -244,5 +267,6 @@ class BatchFolder:
         elif kind == "product_pinned":
             pid, name = e["product_id"], e["product_name"]
             ctl.stamp("pin", ts, {"pin_id": pid, "pin_name": name})
-            d.product_names[(room, pid)] = name
+            if self._product_of is None or self._product_of(room, pid) == pid:
+                d.product_names[(room, pid)] = name
         # stock_update (and any future control type) only moves the room's clocks.

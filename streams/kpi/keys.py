@@ -51,9 +51,9 @@ class Keys:
         return f"{self.prefix}:{{{room_id}}}:pnames"
 
     @property
-    def rooms(self) -> str:
-        """Set of every room id ever applied (global key: not Cluster-slot local)."""
-        return f"{self.prefix}:rooms"
+    def live_rooms(self) -> str:
+        """ZSET room_id -> wall ms of its last apply; rooms idle past the room TTL drop out."""
+        return f"{self.prefix}:live"
 
     @property
     def clock(self) -> str:

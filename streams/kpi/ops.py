@@ -19,6 +19,7 @@ def build_ops(
     settings: KpiSettings,
     keys: Keys,
     expiry_cache: dict[str, int] | None = None,
+    starts: dict[tuple[str, int], int] | None = None,
 ) -> dict[str, Any]:
     """The payload the apply script executes in one atomic step.
 
@@ -27,7 +28,9 @@ def build_ops(
 
     `expiry_cache` (key -> wall ms until which its TTL is known to be set) lets a bucket's TTL be
     set on its first write only: later batches send TTL 0 (no EXPIRE), which saves one command
-    per key per batch. `remember_ttls` fills the cache after a successful apply only, and an
+    per key per batch. `starts` (partition -> the offset the batch starts at, -1: no stored
+    offset expected) makes the apply checked; without it, only stale or replayed batches are
+    refused. `remember_ttls` fills the cache after a successful apply only, and an
     entry lapses a minute before the key could expire, so a key re-created after expiry (or
     first written by a failed or concurrent apply) always gets its TTL again.
     """
@@ -93,13 +96,17 @@ def build_ops(
         for key in ttl_of:
             if expiry_cache.get(key, 0) > applied_at_ms:
                 ttl_of[key] = 0
+    # The stream clock moves by the batch's robust candidate, never by its single newest event.
+    clock = delta.clock_ms if delta.clock_ms is not None else delta.max_event_ms
     names: dict[str, list[str]] = {}
     for (room, pid), name in delta.product_names.items():
         names.setdefault(keys.product_names(room), []).extend((pid, name))
     return {
         "n": delta.event_count,
         "off": [keys.offsets(group),
-                [x for (t, p), o in sorted(offsets.items()) for x in (offset_field(t, p), str(o))]],
+                [x for (t, p), o in sorted(offsets.items())
+                 for x in (offset_field(t, p),
+                           "" if starts is None else str(starts.get((t, p), -1)), str(o))]],
         "h": [[k, ttl_of[k], list(chain.from_iterable(zip(v, map(str, v.values()))))]
               for k, v in hashes.items()],
         "p": [[k, ttl_of[k], list(v)] for k, v in hll.items()],
@@ -110,10 +117,9 @@ def build_ops(
         "st": states,
         "pn": [[k, v] for k, v in names.items()],
         "room_ttl": settings.room_ttl_s,
-        "rooms": [keys.rooms, sorted(delta.rooms)],
-        "clk": [keys.clock,
-                str(delta.max_event_ms) if delta.max_event_ms is not None else "",
-                str(applied_at_ms)],
+        "rooms": [keys.live_rooms, sorted(delta.rooms),
+                  str(applied_at_ms - settings.room_ttl_s * 1000)],
+        "clk": [keys.clock, "" if clock is None else str(clock), str(applied_at_ms)],
     }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from schemas.kpis import ProductSnapshot, RoomSnapshot, RoomState, SourceSnapshot, WindowInfo
@@ -15,6 +17,36 @@ from streams.kpi.formulas import product_kpis, room_kpis, source_kpis
 from streams.kpi.keys import Keys, parse_offset_field
 from streams.kpi.ops import build_ops, remember_ttls
 from streams.kpi.windows import window_span
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    REPLAY = "replay"
+    MOVED = "moved"
+    LOST = "lost"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    outcome: Outcome
+    detail: str = ""
+
+    @classmethod
+    def parse(cls, raw: Any) -> ApplyResult:
+        """The apply script's reply ({code, detail...}) as a result."""
+        code, *rest = raw if isinstance(raw, (list, tuple)) else [raw]
+        detail = " ".join(_s(x) for x in rest if x not in (None, b"", ""))
+        outcome = {1: Outcome.APPLIED, 0: Outcome.REPLAY, -1: Outcome.MOVED, -2: Outcome.LOST,
+                   -3: Outcome.REFUSED}[int(code)]
+        return cls(outcome, detail)
+
+    def __bool__(self) -> bool:
+        return self.outcome is Outcome.APPLIED
+
+
+def _s(v: Any) -> str:
+    return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
 
 
 def _int(v: Any) -> int | None:
@@ -57,16 +89,22 @@ class KpiStoreBase(ABC):
     async def _smembers(self, key: str) -> set[str]: ...
 
     @abstractmethod
+    async def _zrevrange(self, key: str, limit: int | None) -> list[str]:
+        """Members of a ZSET, highest score first, at most `limit`."""
+
+    @abstractmethod
     async def ping(self) -> bool: ...
 
     # -- write side -------------------------------------------------------------------------
     async def apply(self, delta: Delta, offsets: dict[tuple[str, int], int], group: str,
-                    applied_at_ms: int) -> bool:
-        """Apply a batch and its offsets in one atomic step.
+                    applied_at_ms: int, starts: dict[tuple[str, int], int] | None = None
+                    ) -> ApplyResult:
+        """Apply a batch and its offsets in one atomic step; nothing is written unless APPLIED.
 
-        Returns False (and writes nothing) when a stored offset is ahead of the given one (a
-        stale writer) or every given offset equals the stored one while the batch has events
-        (an exact replay).
+        `offsets` are the next offsets after the batch; `starts` where it begins (see
+        streams.kpi.ops.build_ops). Outcomes: APPLIED, REPLAY (this very batch already landed),
+        MOVED (a stored offset is elsewhere: a stale writer or a gap), LOST (a stored offset the
+        batch expects is gone: Redis lost its state) and REFUSED (a key has the wrong type).
         """
         self._applies += 1
         if self._applies % 1000 == 0:  # forget keys whose TTL may have run out
@@ -75,11 +113,11 @@ class KpiStoreBase(ABC):
             # A forgotten key only costs one more EXPIRE; an unbounded cache costs memory.
             self._expiry_cache.clear()
         ops = build_ops(delta, offsets, group, applied_at_ms, self.settings, self.keys,
-                        self._expiry_cache)
-        applied = await self._apply_ops(ops)
-        if applied:
+                        self._expiry_cache, starts)
+        result = ApplyResult.parse(await self._apply_ops(ops))
+        if result.outcome is Outcome.APPLIED:
             remember_ttls(ops, self._expiry_cache, applied_at_ms)
-        return applied
+        return result
 
     async def load_offsets(self, group: str) -> dict[tuple[str, int], int]:
         (h,) = await self._hgetall_many([self.keys.offsets(group)])
@@ -90,8 +128,12 @@ class KpiStoreBase(ABC):
         (h,) = await self._hgetall_many([self.keys.clock])
         return _int(h.get("event_ms"))
 
-    async def rooms(self) -> list[RoomState]:
-        ids = sorted(await self._smembers(self.keys.rooms))
+    async def live_room_ids(self, limit: int | None = None) -> list[str]:
+        """Rooms applied to within the room TTL, most recently active first."""
+        return await self._zrevrange(self.keys.live_rooms, limit)
+
+    async def rooms(self, limit: int | None = None) -> list[RoomState]:
+        ids = sorted(await self.live_room_ids(limit))
         hashes = await self._hgetall_many([self.keys.state(r) for r in ids])
         return [parse_state(r, h) for r, h in zip(ids, hashes, strict=True) if h]
 

@@ -51,15 +51,39 @@ class InMemoryKpiStore(KpiStoreBase):
     async def _smembers(self, key: str) -> set[str]:
         return set(self.sets.get(key, ()))
 
-    async def _apply_ops(self, p: dict[str, Any]) -> bool:  # noqa: C901 - mirrors the script
+    async def _zrevrange(self, key: str, limit: int | None) -> list[str]:
+        z = self.zsets.get(key, {})
+        ranked = sorted(z, key=lambda m: (-z[m], m))
+        return ranked if limit is None else ranked[:limit]
+
+    async def _apply_ops(self, p: dict[str, Any]) -> list:  # noqa: C901 - mirrors the script
         okey, ofl = p["off"]
         stored = self.hashes.get(okey, {})
-        if ofl:
-            pairs = list(zip(ofl[::2], ofl[1::2], strict=True))
-            stale = any(f in stored and int(stored[f]) > int(v) for f, v in pairs)
-            same = all(f in stored and int(stored[f]) == int(v) for f, v in pairs)
-            if stale or (same and p["n"] > 0):
-                return False
+        replays = fresh = 0
+        for f, start, end in zip(ofl[::3], ofl[1::3], ofl[2::3], strict=True):
+            cur = int(stored[f]) if f in stored else None
+            if start == "":
+                if cur is not None and cur > int(end):
+                    return [-1, f, str(cur)]
+                if cur == int(end) and p["n"] > 0:
+                    replays += 1
+                else:
+                    fresh += 1
+            elif cur is None:
+                if int(start) >= 0:
+                    return [-2, f, ""]
+                fresh += 1
+            elif cur == int(end) and start != end:
+                replays += 1
+            elif cur == int(start):
+                fresh += 1
+            else:
+                return [-1, f, str(cur)]
+        if replays:
+            return [-1, "mixed", ""] if fresh else [0]
+        refused = self._check_types(p)
+        if refused:
+            return [-3, refused, ""]
         for key, first, last, platform, bs, be, stamped in p["st"]:
             h = self.hashes.setdefault(key, {})
             if "first_ms" not in h or int(first) < int(h["first_ms"]):
@@ -114,14 +138,28 @@ class InMemoryKpiStore(KpiStoreBase):
             for user in [u for u, score in z.items() if score < ts - p["hist_ms"]]:
                 del z[user]
             self.ttl[hk] = p["hist_ttl"]
-        rooms_key, rooms = p["rooms"]
-        if rooms:
-            self.sets.setdefault(rooms_key, set()).update(rooms)
+        rooms_key, rooms, cutoff = p["rooms"]
+        live = self.zsets.setdefault(rooms_key, {})
+        live.update(dict.fromkeys(rooms, int(p["clk"][2])))
+        for room in [r for r, t in live.items() if t < int(cutoff)]:
+            del live[room]
         clk_key, event_ms, applied = p["clk"]
         clk = self.hashes.setdefault(clk_key, {})
         if event_ms and ("event_ms" not in clk or int(event_ms) > int(clk["event_ms"])):
             clk["event_ms"] = event_ms
         clk["applied_ms"] = applied
         if ofl:
-            self.hashes.setdefault(okey, {}).update(zip(ofl[::2], ofl[1::2], strict=True))
-        return True
+            self.hashes.setdefault(okey, {}).update(zip(ofl[::3], ofl[2::3], strict=True))
+        return [1]
+
+    def _check_types(self, p: dict[str, Any]) -> str:
+        """The script's type check: a key of another kind refuses the batch before any write."""
+        kinds = {"hash": self.hashes, "set": self.sets, "zset": self.zsets}
+        wanted = [(p["off"][0], "hash"), (p["clk"][0], "hash"), (p["rooms"][0], "zset")]
+        wanted += [(s[0], "hash") for s in p["st"]] + [(n[0], "hash") for n in p["pn"]]
+        wanted += [(h[0], "hash") for h in p["h"]] + [(h[0], "set") for h in p["p"]]
+        for key, want in wanted:
+            for kind, store in kinds.items():
+                if kind != want and key in store:
+                    return f"roompulse-refused: {key} is a {kind}"
+        return ""

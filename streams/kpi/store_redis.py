@@ -32,8 +32,8 @@ class RedisKpiStore(KpiStoreBase):
         # redis-py sends EVALSHA and falls back to SCRIPT LOAD after a NOSCRIPT (e.g. a restart).
         self._apply_script = redis.register_script(APPLY_LUA)
 
-    async def _apply_ops(self, ops: dict[str, Any]) -> bool:
-        return bool(await self._apply_script(keys=[], args=[orjson.dumps(ops)]))
+    async def _apply_ops(self, ops: dict[str, Any]) -> Any:
+        return await self._apply_script(keys=[], args=[orjson.dumps(ops)])
 
     async def _hgetall_many(self, keys: list[str]) -> list[dict[str, str]]:
         if not keys:
@@ -61,6 +61,12 @@ class RedisKpiStore(KpiStoreBase):
 
     async def _smembers(self, key: str) -> set[str]:
         return {_s(m) for m in await self.redis.smembers(key)}
+
+    async def _zrevrange(self, key: str, limit: int | None) -> list[str]:
+        end = -1 if limit is None else max(0, limit - 1)
+        if limit == 0:
+            return []
+        return [_s(m) for m in await self.redis.zrevrange(key, 0, end)]
 
     async def ping(self) -> bool:
         try:

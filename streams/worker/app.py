@@ -54,8 +54,8 @@ class Runtime:
         self.collector = KpiCollector(self.store, self.worker.metrics_windows,
                                       self.kpi.top_n_products)
         self.registry.register(self.collector)
-        # The control topic has its own Faust agent; every other input feeds the batched loop.
-        inputs = [t for t in self.topics.inputs if t != self.topics.control]
+        # Every input, the control topic included, goes through the one ingest path.
+        inputs = list(self.topics.inputs)
         self.engine = KpiEngine(self.kafka, inputs, self.topics.deadletter, self.worker,
                                 self.kpi, self.store, self.metrics)
 
@@ -124,10 +124,8 @@ def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: Topi
             with contextlib.suppress(Exception):
                 await rt.redis.aclose()
 
-    from streams.worker.control import register_control_agent
     from streams.worker.web import register_views
 
-    register_control_agent(app, rt)
     register_views(app, rt)
     if worker.alerts_enabled:
         from streams.worker.wiring import install_alerting

@@ -1,4 +1,4 @@
-"""The KPI hot path: fetch a batch, decode it in one call, dedup, fold, apply to Redis atomically."""
+"""The KPI hot path: fetch a batch, run the ingest path on it, apply it to Redis atomically."""
 
 from __future__ import annotations
 
@@ -11,15 +11,20 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
+from schemas.decode import DeadLetter, DeadLetterReason
+from streams.ingest.limits import LiveRooms
+from streams.ingest.prepare import IngestState, Prepared, prepare, rewarm
+from streams.ingest.timepolicy import TimePolicy
 from streams.kpi.config import KpiSettings
-from streams.kpi.fold import BatchFolder
+from streams.kpi.fold import BatchFolder, Delta
+from streams.kpi.store_base import Outcome
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings
-from streams.worker.batch import Prepared, prepare, rewarm
 from streams.worker.broker_watch import BrokerWatch
 from streams.worker.config import WorkerSettings
-from streams.worker.deadletter import DeadLetterSink
-from streams.worker.dedup import PartitionMemory
+from streams.worker.deadletter import DeadLetterSink, Rejected
+from streams.worker.engine_metrics import EngineMetrics
+from streams.worker.errors import is_retryable
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.process import tune_process
 from streams.worker.records import RawRecordConsumer
@@ -28,6 +33,10 @@ from streams.worker.retry import Outage, retry
 log = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 ANY_START = -1  # a partition new to Redis may start at any offset (the log start may be > 0)
+
+
+class _Retryable(Exception):
+    """Wraps an error `is_retryable` says yes to, so `retry` retries exactly those."""
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -42,11 +51,13 @@ class _Listener(ConsumerRebalanceListener):
 
 
 class KpiEngine:
-    """One consumer-group member of the batched KPI loop.
+    """One consumer-group member of the batched KPI loop (every input topic, control included).
 
-    Redis holds the KPIs AND the next offset of every partition, written in one atomic apply,
-    so Redis - not Kafka's committed offsets - decides where a partition resumes. While batch N
-    is being applied, batch N+1 is decoded and folded; applies themselves stay strictly ordered.
+    Redis holds the KPIs AND the next offset of every partition, written in one atomic apply
+    that checks the batch starts where the stored offset is, so Redis - not Kafka's committed
+    offsets - decides where a partition resumes, a retried apply is a no-op, and a Redis that
+    lost its state is noticed and rebuilt from the log. While batch N is being applied, batch
+    N+1 is decoded and folded; applies themselves stay strictly ordered.
     """
 
     def __init__(self, kafka: KafkaSettings, inputs: list[str], deadletter_topic: str,
@@ -54,10 +65,13 @@ class KpiEngine:
                  metrics: WorkerMetrics) -> None:
         self.kafka, self.inputs, self.worker, self.kpi = kafka, inputs, worker, kpi
         self.store, self.metrics = store, metrics
+        self.more = EngineMetrics(metrics.registry)
         self.group = worker.group_id
         self.sink = DeadLetterSink(kafka, deadletter_topic, client_id=f"{self.group}-dlq")
-        self.memory = PartitionMemory(worker.dedup_size)
-        self.grace_ms = kpi.grace_s * 1000
+        self.rooms = LiveRooms(kpi.max_live_rooms, kpi.room_idle_s * 1000,
+                               kpi.max_products_per_room)
+        self.state = IngestState(worker.dedup_size, self.rooms)
+        self.policy = TimePolicy.from_settings(kpi)
         self.redis = Outage("Redis", log, lambda up: metrics.redis_up.set(1 if up else 0))
         self.broker = Outage("Kafka broker", log, lambda up: metrics.kafka_up.set(1 if up else 0))
         # getmany() raises nothing while the broker is gone (aiokafka retries inside).
@@ -69,11 +83,14 @@ class KpiEngine:
         self._warm_until: dict[tuple[str, int], int] = {}
         # Next offset each owned partition must deliver; anything else is stale or a gap.
         self._expected: dict[tuple[str, int], int] = {}
+        # Where the next batch of each partition starts as far as Redis is concerned.
+        self._chain: dict[tuple[str, int], int] = {}
         self._inflight: asyncio.Task | None = None
         self._cpu = ThreadPoolExecutor(1, thread_name_prefix="kpi-prepare")
         self._stopping = False
         self._last_commit = 0.0
         self._pending_commit: dict[TopicPartition, int] = {}
+        self._refused_logged: set[str] = set()
 
     async def start(self) -> None:
         tune_process(self.worker.mmap_threshold_kib)
@@ -92,7 +109,11 @@ class KpiEngine:
     async def stop(self) -> None:
         self._stopping = True
         async with self._lock:
-            await self._drain()
+            try:
+                await self._drain()
+            except Exception as exc:  # noqa: BLE001 - stopping: Redis offsets make it safe
+                log.info("in-flight batch abandoned at stop (%s); it is re-read on restart",
+                         type(exc).__name__)
             if self.consumer is not None:
                 await self._commit(force=True)
                 await self.consumer.stop()
@@ -133,15 +154,24 @@ class KpiEngine:
                 parts.append((key, records))
         if not parts:
             return
+        starts = {key: self._chain.get(key, ANY_START) for key, _ in parts}
         # In a thread, so the loop ships the previous apply and takes in the next fetch while
         # this batch's CPU work runs (the GIL changes hands at least every 5 ms).
-        prepared = await asyncio.get_running_loop().run_in_executor(
-            self._cpu, prepare, parts, self.memory, BatchFolder(self.kpi), self.grace_ms, now_ms)
+        try:
+            prepared = await asyncio.get_running_loop().run_in_executor(
+                self._cpu, prepare, parts, self.state,
+                BatchFolder(self.kpi, self.rooms.product), self.policy, now_ms)
+        except Exception as exc:  # noqa: BLE001 - prepare isolates messages; this is a last net
+            log.exception("preparing a batch failed; dead-lettering its %d messages",
+                          sum(len(r) for _, r in parts))
+            prepared = quarantine(parts, exc)
+        for key, _ in parts:
+            self._chain[key] = prepared.offsets[key]
         generation = self._generation
         await self._drain()
         if generation != self._generation:
-            return  # the previous apply found a stale writer and re-seeked everything
-        self._inflight = asyncio.create_task(self._finish(prepared, now_ms, started))
+            return  # the previous apply found a moved or lost offset and re-seeked everything
+        self._inflight = asyncio.create_task(self._finish(prepared, starts, now_ms, started))
         await asyncio.sleep(0)  # let the apply go out before the next batch's CPU work
 
     async def _drain(self) -> None:
@@ -149,52 +179,90 @@ class KpiEngine:
         if task is not None:
             await task
 
-    async def _finish(self, p: Prepared, now_ms: int, started: float) -> None:
+    async def _finish(self, p: Prepared, starts: dict, now_ms: int, started: float) -> None:
         # Dead letters first: a crash before the apply re-sends them (at-least-once), never loses.
+        # `send` raises only retryable errors (it re-encodes or drops what can never be sent).
         if p.rejected:  # an empty send would report the broker "back" during an outage
-            await retry(lambda: self.sink.send(p.rejected), self.broker, (KafkaError,),
-                        cap_s=self.worker.retry_cap_s)
-        if await self._apply(p, now_ms):
+            await self._retry(lambda: self.sink.send(p.rejected), self.broker)
+        outcome = await self._apply(p, starts, now_ms)
+        if outcome is Outcome.REFUSED:
+            p = await self._refuse(p, starts, now_ms)
+            outcome = await self._apply(p, starts, now_ms)
+        if outcome in (Outcome.APPLIED, Outcome.REPLAY):
             self._account(p, started, now_ms)
             for (topic, partition), nxt in p.offsets.items():
                 self._pending_commit[TopicPartition(topic, partition)] = nxt
             await self._commit()
 
-    async def _apply(self, p: Prepared, now_ms: int) -> bool:
+    async def _retry(self, call, outage: Outage):
+        """`call()` until it succeeds, retrying only retryable errors; gives up when stopping."""
+        async def attempt():
+            try:
+                return await call()
+            except Exception as exc:
+                if is_retryable(exc):
+                    raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+                raise
+
+        return await retry(attempt, outage, (_Retryable,), cap_s=self.worker.retry_cap_s,
+                           should_stop=lambda: self._stopping)
+
+    async def _apply(self, p: Prepared, starts: dict, now_ms: int) -> Outcome:
         paused = False
 
-        async def attempt() -> bool:
+        async def attempt():
             nonlocal paused
             t0 = time.perf_counter()
             try:
-                applied = await self.store.apply(p.delta, p.offsets, self.group, now_ms)
-            except REDIS_ERRORS:
+                result = await self.store.apply(p.delta, p.offsets, self.group, now_ms, starts)
+            except Exception:
                 if not paused and self.consumer is not None:
                     self.consumer.pause(*self.consumer.assignment())  # stop fetching
                     paused = True
                 raise
             self.metrics.apply_seconds.observe(time.perf_counter() - t0)
-            return applied
+            return result
 
         try:
-            applied = await retry(attempt, self.redis, REDIS_ERRORS,
-                                  cap_s=self.worker.retry_cap_s)
+            result = await self._retry(attempt, self.redis)
+        except Exception as exc:
+            if isinstance(exc, _Retryable) or self._stopping:
+                raise
+            # Not retryable (a script error, a bad reply): the batch cannot be written as is.
+            log.error("apply refused by Redis (%s: %s); dead-lettering the batch's events",
+                      type(exc).__name__, str(exc)[:200])
+            return Outcome.REFUSED
         finally:
             if paused and self.consumer is not None:
                 self.consumer.resume(*self.consumer.assignment())
-        if applied or p.delta.event_count == 0:
-            return True
-        # Not written: either an earlier attempt of this very batch landed (a reply lost to a
-        # timeout) or another member already moved a partition past it (a stale writer).
-        stored = await self._load_offsets()
-        if all(stored.get(k) == v for k, v in p.offsets.items()):
-            return True
-        log.warning("batch not applied: Redis offsets are ahead of it (another worker moved "
-                    "these partitions on); resuming from the stored offsets (given %s, "
-                    "stored %s)", p.offsets, {k: stored.get(k) for k in p.offsets})
-        if self.consumer is not None:
-            await self._reseek(self.consumer.assignment())
-        return False
+        if result.outcome is Outcome.REFUSED:
+            log.error("apply refused: %s; dead-lettering the batch's events", result.detail)
+        elif result.outcome is Outcome.MOVED:
+            log.warning("batch not applied: a stored offset is not where the batch starts "
+                        "(another worker moved on, or a gap): %s; resuming from the stored "
+                        "offsets", result.detail)
+            self.more.moved.inc()
+            await self._reseek_all()
+        elif result.outcome is Outcome.LOST:
+            log.error("Redis lost the KPI state (offset %s is gone: restart without "
+                      "persistence, failover to an empty replica or FLUSHALL); rebuilding from "
+                      "the earliest retained offsets", result.detail)
+            self.more.state_lost.inc()
+            await self._reseek_all()
+        return result.outcome
+
+    async def _refuse(self, p: Prepared, starts: dict, now_ms: int) -> Prepared:
+        """Dead-letter every folded message of a batch Redis refused; keep its offsets."""
+        why = DeadLetter(DeadLetterReason.internal, "the Redis apply refused this batch "
+                         "(a key of the wrong type, or a script error); see the worker log")
+        extra = [Rejected(t, part, r.offset, r.key, r.value, why) for (t, part), r in p.folded]
+        counts = dict(p.counts)
+        for (t, part), _ in p.folded:
+            n, dead, dups = counts[(t, part)]
+            counts[(t, part)] = (n, dead + 1, dups)
+        await self._retry(lambda: self.sink.send(extra), self.broker)
+        self.more.refused.inc()
+        return Prepared(Delta(), p.rejected + extra, p.offsets, counts, size=p.size)
 
     def _account(self, p: Prepared, started: float, now_ms: int) -> None:
         m = self.metrics
@@ -209,6 +277,12 @@ class KpiEngine:
             m.dead_letters.labels(r.why.reason.value).inc()
         for etype, n in p.types.items():
             m.events.labels(etype).inc(n)
+        self.more.observe(p, self.rooms)
+        for room in p.refused_rooms - self._refused_logged:
+            if len(self._refused_logged) < 100:  # bounded: one line per room, at most 100
+                self._refused_logged.add(room)
+                log.warning("room %r refused: %d rooms are live (ROOMPULSE_KPI_MAX_LIVE_ROOMS); "
+                            "its events are dead-lettered room_limit", room[:64], self.rooms.cap)
         m.batch_size.observe(p.size)
         if p.delta.max_event_ms:
             m.event_time_lag.set(max(0.0, (now_ms - p.delta.max_event_ms) / 1000))
@@ -240,20 +314,23 @@ class KpiEngine:
             return records
         old = [r for r in records if r.offset < until]
         if old:
-            rewarm(self.memory, key, old, self.grace_ms, now_ms)
+            rewarm(self.state, key, old, self.policy, now_ms)
             self.metrics.rewarmed.inc(len(old))
         if records[-1].offset >= until - 1:
             del self._warm_until[key]
         return records[len(old):]
 
     async def _load_offsets(self) -> dict[tuple[str, int], int]:
-        return await retry(lambda: self.store.load_offsets(self.group), self.redis,
-                           REDIS_ERRORS, cap_s=self.worker.retry_cap_s)
+        return await self._retry(lambda: self.store.load_offsets(self.group), self.redis)
 
     async def _assigned(self, assigned) -> None:
         async with self._lock:  # no apply may straddle an assignment
             await self._drain()
             await self._reseek(assigned)
+
+    async def _reseek_all(self) -> None:
+        if self.consumer is not None:
+            await self._reseek(self.consumer.assignment())
 
     async def _reseek(self, assigned) -> None:
         """Seek every assigned partition to its Redis offset, minus a dedup warm-up window."""
@@ -261,13 +338,14 @@ class KpiEngine:
         stored = await self._load_offsets()
         for tp in assigned:
             key = (tp.topic, tp.partition)
-            self.memory.forget(key)
+            self.state.forget(key)
             self._warm_until.pop(key, None)
             nxt = stored.get(key)
             if nxt:
                 start = max(0, nxt - self.worker.dedup_size)
                 self.consumer.seek(tp, start)
                 self._expected[key] = start
+                self._chain[key] = nxt
                 if start < nxt:
                     self._warm_until[key] = nxt
             else:
@@ -276,17 +354,23 @@ class KpiEngine:
                 # the earliest offset by auto_offset_reset="earliest".
                 self.consumer.seek(tp, 0)
                 self._expected[key] = ANY_START
+                self._chain[key] = ANY_START
         log.info("assigned %d partitions (%d resumed from Redis offsets)",
                  len(assigned), sum(1 for tp in assigned if stored.get((tp.topic, tp.partition))))
         self.assigned_once.set()
 
     async def _revoked(self, revoked) -> None:
         async with self._lock:  # finish the in-flight batch first
-            await self._drain()
+            try:
+                await self._drain()
+            except Exception as exc:  # noqa: BLE001 - the new owner resumes from Redis
+                log.info("in-flight batch abandoned at revocation (%s)", type(exc).__name__)
             await self._commit(force=True)
             for tp in revoked:
-                self._expected.pop((tp.topic, tp.partition), None)
-                self.memory.forget((tp.topic, tp.partition))
+                key = (tp.topic, tp.partition)
+                self._expected.pop(key, None)
+                self._chain.pop(key, None)
+                self.state.forget(key)
                 self._pending_commit.pop(tp, None)
                 self.metrics.forget_partition(tp.topic, tp.partition)
 
@@ -306,3 +390,13 @@ class KpiEngine:
             await self.consumer.commit(pending)
         except Exception as exc:  # noqa: BLE001 - a failed advisory commit must not stop the loop
             log.debug("advisory Kafka commit failed: %s", exc)
+
+
+def quarantine(parts: list[tuple[tuple[str, int], list]], exc: BaseException) -> Prepared:
+    """Every message of a batch that could not be prepared, dead-lettered `internal`."""
+    why = DeadLetter(DeadLetterReason.internal, f"{type(exc).__name__}: {str(exc)[:200]}")
+    rejected = [Rejected(t, part, r.offset, r.key, r.value, why)
+                for (t, part), records in parts for r in records]
+    return Prepared(Delta(), rejected, {k: rs[-1].offset + 1 for k, rs in parts},
+                    {k: (len(rs), len(rs), 0) for k, rs in parts},
+                    size=sum(len(rs) for _, rs in parts))

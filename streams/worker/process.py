@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.worker.batch import tune_gc
+from streams.ingest.prepare import tune_gc
 from streams.worker.broker_watch import throttle_aiokafka_logs
 from streams.worker.gzipdecode import use_fast_gzip_decode
 from streams.worker.malloc import pin_mmap_threshold

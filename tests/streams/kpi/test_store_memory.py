@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import BatchFolder
+from streams.kpi.store_base import Outcome
 from streams.kpi.store_memory import InMemoryKpiStore, run_sync
 from tests.streams.kpi.factory import DAY, MIN, T0, ev, order
 
@@ -124,10 +125,11 @@ def test_offsets_stored_with_the_batch_and_replays_refused():
     f = BatchFolder(s.settings)
     f.add(ev("enter", 0))
     d = f.take()
-    assert run_sync(s.apply(d, {TP: 5, ("t.orders", 3): 7}, "g", 1)) is True
+    assert run_sync(s.apply(d, {TP: 5, ("t.orders", 3): 7}, "g", 1)).outcome is Outcome.APPLIED
     assert run_sync(s.load_offsets("g")) == {TP: 5, ("t.orders", 3): 7}
-    assert run_sync(s.apply(d, {TP: 5, ("t.orders", 3): 7}, "g", 2)) is False  # exact replay
-    assert run_sync(s.apply(d, {TP: 4}, "g", 3)) is False  # stale writer
+    replay = run_sync(s.apply(d, {TP: 5, ("t.orders", 3): 7}, "g", 2))
+    assert replay.outcome is Outcome.REPLAY and not replay
+    assert run_sync(s.apply(d, {TP: 4}, "g", 3)).outcome is Outcome.MOVED  # stale writer
     assert h.kpis("1m")[0]["entries"] == 1
     assert run_sync(s.load_offsets("other")) == {}
     assert run_sync(s.stream_clock_ms()) == T0

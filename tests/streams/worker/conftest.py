@@ -39,7 +39,7 @@ async def store(stack: Stack, kpi_settings: KpiSettings):
 def make_engine(stack: Stack, topics, kpi: KpiSettings, store, *, group: str | None = None,
                 **worker_kw) -> KpiEngine:
     worker = WorkerSettings(group_id=group or f"g{uuid.uuid4().hex[:8]}", **worker_kw)
-    inputs = [t for t in topics.inputs if t != topics.control]
+    inputs = list(topics.inputs)
     return KpiEngine(stack.kafka, inputs, topics.deadletter, worker, kpi, store,
                      WorkerMetrics(CollectorRegistry()))
 

@@ -7,7 +7,7 @@ import time
 import orjson
 
 from schemas.decode import DeadLetter, decode
-from streams.worker.decoding import decode_batch
+from streams.ingest.decoding import decode_batch
 
 NOW = int(time.time() * 1000)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.worker.dedup import PartitionMemory, RecentIds
+from streams.ingest.dedup import PartitionMemory, RecentIds
 
 
 def test_duplicate_inside_the_window_is_seen() -> None:

@@ -59,7 +59,10 @@ def test_config_scrapes_the_worker_web_port() -> None:
     (job,) = [j for j in load_yaml(PROM / "prometheus.yml")["scrape_configs"]
               if j["job_name"] == "roompulse-worker"]
     assert job["metrics_path"] == "/metrics"
-    assert f"{w.web_host}:{w.web_port}" in job["static_configs"][0]["targets"]
+    # Targets come from file_sd_configs (deploy/prometheus/targets/*.yml), not a list in the job.
+    targets = [t for sd in job["file_sd_configs"] for pattern in sd["files"]
+               for path in PROM.glob(pattern) for group in load_yaml(path) for t in group["targets"]]
+    assert f"{w.web_host}:{w.web_port}" in targets
 
 
 def _anchors(markdown: str) -> set[str]:

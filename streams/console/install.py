@@ -14,6 +14,7 @@ from streams.alerting.redis_state import RedisSilenceStore
 from streams.console.context import ConsoleContext, log
 from streams.console.pages import ConsolePages
 from streams.console.readings import KpiReader, Readings
+from streams.console.sessions import RedisRevocations, Revocations
 from streams.console.settings import ConsoleSettings
 from streams.console.silencing import AlertSilences, ConsoleSilences
 from streams.console.stream import AlertStream
@@ -28,13 +29,18 @@ if TYPE_CHECKING:
 
 def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
                 silences: SilenceStore | ConsoleSilences, targets: TargetsArg = None,
-                settings: ConsoleSettings) -> ConsoleContext:
+                settings: ConsoleSettings,
+                revocations: Revocations | None = None) -> ConsoleContext:
     """Register the console's routes and hooks on an aiohttp application that has not started.
-    `silences` is the alert engine's SilenceStore (wrapped here) or a ready ConsoleSilences."""
+    `silences` is the alert engine's SilenceStore (wrapped here) or a ready ConsoleSilences;
+    `revocations` holds logged-out sessions (default: this process's memory)."""
     if not hasattr(silences, "active"):
         silences = AlertSilences(silences)
     ctx = ConsoleContext(settings=settings, feed=feed, readings=Readings(store, targets),
                          silences=silences)
+    if revocations is not None:
+        ctx.revocations = revocations
+    web_app.middlewares.append(ctx.session_middleware)
     pages, api, stream = ConsolePages(ctx), ConsoleApi(ctx), AlertStream(ctx)
     web_app.router.add_routes(pages.routes() + api.routes() + stream.routes())
     web_app.on_response_prepare.append(pages.on_prepare)
@@ -47,13 +53,14 @@ def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
 
 def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
                     silences: SilenceStore | ConsoleSilences, targets: TargetsArg = None,
-                    settings: ConsoleSettings | None = None) -> ConsoleContext | None:
+                    settings: ConsoleSettings | None = None,
+                    revocations: Revocations | None = None) -> ConsoleContext | None:
     """Serve the console from the worker's Faust web server at `settings.base_path`."""
     settings = settings or ConsoleSettings()
     if not settings.enabled:
         return None
     return add_console(app.web.web_app, store=store, feed=feed, silences=silences,
-                       targets=targets, settings=settings)
+                       targets=targets, settings=settings, revocations=revocations)
 
 
 def console_feed(redis, key_prefix: str = "rp") -> ConsoleFeed:
@@ -71,5 +78,8 @@ def install_worker_console(app: faust.App, rt, *,
     that console silences mute it)."""
     if silences is None:
         silences = RedisSilenceStore(rt.redis, f"{rt.kpi.key_prefix}:alerts")
+    # Logged-out sessions in Redis: a logout on one worker process holds on every other.
+    revocations = RedisRevocations(rt.redis, f"{rt.kpi.key_prefix}:console")
     return install_console(app, store=rt.store, feed=console_feed(rt.redis, rt.kpi.key_prefix),
-                           silences=silences, targets=targets, settings=settings)
+                           silences=silences, targets=targets, settings=settings,
+                           revocations=revocations)

@@ -5,11 +5,47 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROLES = ("viewer", "operator")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_origin(text: str) -> str | None:
+    """`scheme://host[:port]` in the form browsers send in `Origin` (lower case, default port
+    left out), or None when `text` is not such an origin (a path, `null`, no scheme...)."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        return None
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    keep_port = port is not None and port != _DEFAULT_PORTS[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if keep_port else "")
+
+
+def _origins(v: Any) -> Any:
+    if isinstance(v, str):
+        v = [p for p in v.strip("[]").replace('"', "").split(",") if p.strip()]
+    out = []
+    for item in v or ():
+        origin = normalize_origin(str(item))
+        if origin is None:
+            raise ValueError(f"{item!r} is not an origin such as https://console.example.com")
+        out.append(origin)
+    return tuple(out)
+
+
+Origins = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_origins)]
 
 
 def read_token_file(path: Path) -> dict[str, SecretStr]:
@@ -53,6 +89,10 @@ class ConsoleSettings(BaseSettings):
     cookie_secure: bool = Field(False, description="set behind HTTPS so the cookie is Secure")
     default_lang: str = Field("zh-CN", description="zh-CN or en")
     max_silence_minutes: int = Field(24 * 60, ge=1, description="longest silence an operator may set")
+    allowed_origins: Origins = Field(
+        (), description="origins (scheme://host[:port], comma list) whose pages may change "
+        "state (log out, acknowledge, silence); unset = the console on this server's port at "
+        "localhost / 127.0.0.1 / [::1] only")
 
     @field_validator("base_path")
     @classmethod

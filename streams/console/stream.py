@@ -12,7 +12,7 @@ from aiohttp import web
 from streams.console.context import ConsoleContext, log
 from streams.console.views import STORE_ERRORS, with_acks
 
-_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_ID = re.compile(r"^\d{1,20}-\d{1,20}\Z")
 
 
 class AlertStream:
@@ -38,10 +38,10 @@ class AlertStream:
         try:
             await resp.write(b"retry: 2000\n\n")
             while not self.ctx.closing.is_set():
-                if session.expires * 1000 < self.ctx.now_ms():
-                    await resp.write(b"event: expired\ndata: {}\n\n")
-                    break
                 try:
+                    if not await self.ctx.session_alive(session):  # expired or logged out
+                        await resp.write(b"event: expired\ndata: {}\n\n")
+                        break
                     events = await self._follow(after)
                     if events is None:
                         break  # shutting down: end the response cleanly

@@ -16,7 +16,7 @@ from streams.console.context import ConsoleContext, json_error, log
 from streams.console.silencing import silence_dict
 
 STORE_ERRORS = (RedisError, OSError)
-_NAME = re.compile(r"^[\w.:\-/@]{1,200}$")
+_NAME = re.compile(r"^[\w.:\-/@]{1,200}\Z")  # \Z: `$` lets a trailing newline in
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -81,7 +81,11 @@ class ConsoleApi:
         return resp
 
     async def logout(self, request: web.Request) -> web.Response:
-        self.ctx.require_change(request, role="viewer")
+        session = self.ctx.require_change(request, role="viewer")
+        try:
+            await self.ctx.end_session(session)  # revoked server-side, not just forgotten
+        except STORE_ERRORS as exc:
+            raise json_error(503, "store", f"store unavailable: {type(exc).__name__}") from None
         resp = _json({"ok": True})
         resp.del_cookie(COOKIE, path=self.ctx.base or "/")
         return resp

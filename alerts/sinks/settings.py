@@ -92,7 +92,7 @@ class WecomSettings(ChatSinkSettings):
 
     key: SecretStr | None = None
     base_url: str = Field("https://qyapi.weixin.qq.com/cgi-bin/webhook/send",
-                          description="override for tests or a proxy")
+                          description="override for tests or a proxy", repr=False)
     msgtype: Literal["markdown", "text"] = Field("markdown", description="text allows @-mentions")
     mentioned_mobiles: CommaList = Field(
         (), description="text msgtype only: phone numbers to @ (comma list, '@all' allowed)"
@@ -111,7 +111,7 @@ class DingtalkSettings(ChatSinkSettings):
     access_token: SecretStr | None = None
     secret: SecretStr | None = Field(None, description="加签 secret (SEC...); unset = unsigned")
     base_url: str = Field("https://oapi.dingtalk.com/robot/send",
-                          description="override for tests or a proxy")
+                          description="override for tests or a proxy", repr=False)
     at_mobiles: CommaList = Field((), description="phone numbers to @ (comma list)")
     at_all: bool = Field(False, description="@ everyone in the group")
 
@@ -128,7 +128,8 @@ class FeishuSettings(ChatSinkSettings):
     token: SecretStr | None = Field(None, description="the last path segment of the webhook URL")
     secret: SecretStr | None = Field(None, description="签名校验 secret; unset = unsigned")
     base_url: str = Field("https://open.feishu.cn/open-apis/bot/v2/hook",
-                          description="Lark: https://open.larksuite.com/open-apis/bot/v2/hook")
+                          description="Lark: https://open.larksuite.com/open-apis/bot/v2/hook",
+                          repr=False)
     msg_type: Literal["interactive", "text"] = Field("interactive", description="card or plain text")
 
     @property

@@ -102,3 +102,10 @@ async def test_refused_and_timed_out_requests_show_the_origin_only(platforms, ca
     await bad.aclose()
     assert bad_info.value.retryable is False
     assert_clean(str(info.value), str(bad_info.value), caplog.text)
+
+
+def test_a_proxy_base_url_stays_out_of_settings_and_sink_reprs():
+    proxied = WecomSettings(key="wk-4b1e-77c2-SECRET",
+                            base_url="https://proxy.example/p-Zq81hTk-4fa0c2/cgi-bin/webhook/send")
+    assert_clean(repr(proxied), str(proxied), repr(WecomSink(proxied)))
+    assert "https://proxy.example/***" in repr(WecomSink(proxied))

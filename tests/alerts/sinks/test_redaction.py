@@ -26,7 +26,7 @@ from alerts.sinks.webhook import WebhookSink
 from alerts.sinks.wecom import WecomSink
 from tests.alerts.sinks.conftest import make_alert
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+aio = pytest.mark.asyncio(loop_scope="session")
 
 HOOK_TOKEN = "Zq81hTk-4fa0c2"  # a generic receiver's credential: the last path segment
 PATH_TOKEN = "T0AB12CD/B0EF34GH/q9Wd2Lx7Rt5Yu1Io3Pa6Sd8F"
@@ -57,6 +57,7 @@ def assert_clean(*texts: str) -> None:
 
 
 @pytest.mark.parametrize("status", [404, 503])
+@aio
 async def test_an_echoed_path_never_reaches_logs_errors_or_reprs(platforms, caplog, status):
     caplog.set_level(logging.DEBUG)
     platforms.echo_status = status
@@ -73,6 +74,7 @@ async def test_an_echoed_path_never_reaches_logs_errors_or_reprs(platforms, capl
     assert_clean(caplog.text, *texts)
 
 
+@aio
 async def test_the_notify_pipeline_logs_and_metrics_stay_clean(platforms, caplog):
     caplog.set_level(logging.DEBUG)
     platforms.echo_status = 500
@@ -89,6 +91,7 @@ async def test_the_notify_pipeline_logs_and_metrics_stay_clean(platforms, caplog
     assert_clean(caplog.text, generate_latest(reg).decode())
 
 
+@aio
 async def test_refused_and_timed_out_requests_show_the_origin_only(platforms, caplog):
     caplog.set_level(logging.DEBUG)
     refused = WebhookSink(WebhookSettings(url=f"http://127.0.0.1:1/hooks/{HOOK_TOKEN}"))

@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
+from statistics import median_low
 from typing import Any
 
 from schemas.decode import DeadLetter, DeadLetterReason
@@ -127,7 +128,13 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
         if bad or dup_idx else list(range(n))
     refused = state.rooms.admit_all({evs[i]["room_id"] for i in candidates}, now_ms) \
         if candidates else set()
+    # Lateness is judged against the watermark, or the slice's own median when that is ahead
+    # (two events ten minutes behind their neighbours are late even in a partition's first
+    # batch); a median, so that one skewed event in the slice moves nothing.
     wm = state.watermarks.get(key)
+    if candidates:
+        mid = median_low([evs[i]["ts"] for i in candidates])
+        wm = mid if wm is None or mid > wm else wm
     if not refused and (wm is None or not candidates
                         or min(evs[i]["ts"] for i in candidates) >= wm - policy.grace_ms):
         keep = candidates  # the common case: nothing refused, nothing late

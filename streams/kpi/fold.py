@@ -53,13 +53,16 @@ class Delta:
 
 
 def robust_clock(room_last_ms: dict[str, int]) -> int:
-    """The stream-clock candidate of a batch: the lower median of each room's newest event.
+    """The stream-clock candidate of a batch: the newest event time once the single most
+    extreme room is left out.
 
-    With fewer than three rooms the smallest is taken, so with two rooms neither can drag the
-    other's windows forward; with one room the room is the whole stream.
+    With three rooms or more the second-newest room's newest event is taken (one skewed room
+    cannot drag the others' windows forward, while rooms that are catching up or sending late
+    data cannot hold the clock back); with two rooms the older of the two; with one room the room
+    is the whole stream.
     """
     values = sorted(room_last_ms.values())
-    return values[0] if len(values) < 3 else values[(len(values) - 1) // 2]
+    return values[0] if len(values) < 3 else values[-2]
 
 
 # Composite-key kinds of BatchFolder.add_all; `_expand` turns each into its hash fields.

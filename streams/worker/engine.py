@@ -336,6 +336,8 @@ class KpiEngine:
         """Seek every assigned partition to its Redis offset, minus a dedup warm-up window."""
         self._generation += 1
         stored = await self._load_offsets()
+        earliest = await self._log_starts([tp for tp in assigned
+                                           if not stored.get((tp.topic, tp.partition))])
         for tp in assigned:
             key = (tp.topic, tp.partition)
             self.state.forget(key)
@@ -350,14 +352,26 @@ class KpiEngine:
                     self._warm_until[key] = nxt
             else:
                 # Not seek_to_beginning(): it resets lazily and can rewind a partition whose
-                # first records were already fetched. Offset 0 below the log start is reset to
-                # the earliest offset by auto_offset_reset="earliest".
-                self.consumer.seek(tp, 0)
-                self._expected[key] = ANY_START
+                # first records were already fetched. The log start is asked for explicitly, so
+                # records fetched before a re-seek (after a state loss) cannot pass as the start.
+                start = earliest.get(tp)
+                self.consumer.seek(tp, start or 0)
+                self._expected[key] = ANY_START if start is None else start
                 self._chain[key] = ANY_START
         log.info("assigned %d partitions (%d resumed from Redis offsets)",
                  len(assigned), sum(1 for tp in assigned if stored.get((tp.topic, tp.partition))))
         self.assigned_once.set()
+
+    async def _log_starts(self, tps: list) -> dict:
+        """The earliest retained offset of each partition ({} when the broker cannot say)."""
+        if not tps or self.consumer is None:
+            return {}
+        try:
+            return await asyncio.wait_for(self.consumer.beginning_offsets(tps), 10)
+        except Exception as exc:  # noqa: BLE001 - fall back to "wherever the log starts"
+            log.warning("could not read the log start of %d partitions (%s); starting at the "
+                        "first record fetched", len(tps), type(exc).__name__)
+            return {}
 
     async def _revoked(self, revoked) -> None:
         async with self._lock:  # finish the in-flight batch first

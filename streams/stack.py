@@ -181,6 +181,7 @@ def start_stack(
     *,
     timeout: float = 30.0,
     need_redis: bool = True,
+    redis_aof: bool = True,
 ) -> Stack:
     """Use the configured Kafka/Redis, or start embedded ones for whatever is not configured."""
     kafka = kafka or KafkaSettings()
@@ -210,8 +211,11 @@ def start_stack(
             port = free_port()
             log = tmp / "valkey.log"
             proc = subprocess.Popen(
+                # AOF (fsync once a second) so that a valkey crash loses at most a second,
+                # which the worker's checked apply then notices and rebuilds (docs/worker.md).
                 [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(tmp), "--logfile", str(log)],
+                 "--appendonly", "yes" if redis_aof else "no", "--appendfsync", "everysec",
+                 "--dir", str(tmp), "--logfile", str(log)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent,
             )

@@ -1,4 +1,5 @@
-"""`roompulse backtest RECORDING.jsonl`: replay a broadcast through the KPIs and rules offline."""
+"""`roompulse backtest RECORDING.jsonl`: replay a broadcast through the ingest path, KPIs and
+rules offline, and say what became of every message."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import orjson
 from alerts.rules import RulePack
 from alerts.targets import Targets
 from alerts.yamlfile import ConfigError
-from streams.alerting.backtest import backtest_file
+from streams.alerting.backtest import BacktestResult, backtest_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backtest", help="replay a recording through the rules, print the alerts")
-    p.add_argument("recording", type=Path, help="a .jsonl recording (roompulse simulate --out)")
+    p.add_argument("recording", type=Path, help=(
+        "a .jsonl file: a `roompulse simulate --out` recording, one event JSON per line, or "
+        '{"topic","key","value"[,"timestamp"]} lines (detected per line)'))
     p.add_argument("--targets", type=Path, help="targets YAML (default: the shipped defaults)")
     p.add_argument("--rules", type=Path, help="rule YAML (default: the shipped rule pack)")
     p.add_argument("--step", type=float, default=10.0,
@@ -55,8 +58,21 @@ def run(args: argparse.Namespace) -> int:
             value = "-" if t.value is None else f"{t.value:.4g}"
             print(f"{_clock(t.at)} {mins}  {t.state.value:<9} {t.rule:<24} {t.room_id:<10} "
                   f"value={value} {labels}")
-    dl = sum(res.dead_letters.values())
-    print(f"# {res.events} events, {dl} dead letters, {res.evaluations} evaluations, "
-          f"{sum(1 for t in res.transitions if t.state == 'firing')} alerts fired",
-          file=sys.stderr)
+    print(summary(res), file=sys.stderr)
     return 0
+
+
+def summary(res: BacktestResult) -> str:
+    """One `#` line: what was read and what became of it, dead letters by reason."""
+    dl = sum(res.dead_letters.values())
+    reasons = ", ".join(f"{r} {n}" for r, n in sorted(res.dead_letters.items()))
+    parts = [f"{res.messages} messages", f"{res.events} events folded",
+             f"{res.duplicates} duplicates skipped",
+             f"{dl} dead letters" + (f" ({reasons})" if reasons else "")]
+    if res.late:
+        parts.append(f"{res.late} late (applied)")
+    parts.append(f"{res.evaluations} evaluations")
+    if res.skipped_steps:
+        parts.append(f"{res.skipped_steps} steps skipped in gaps")
+    parts.append(f"{len(res.fired())} alerts fired")
+    return "# " + ", ".join(parts)

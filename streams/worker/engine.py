@@ -11,28 +11,29 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
-from schemas.decode import DeadLetter, DeadLetterReason
 from streams.ingest.limits import LiveRooms
 from streams.ingest.prepare import IngestState, Prepared, prepare, rewarm
 from streams.ingest.timepolicy import TimePolicy
 from streams.kpi.config import KpiSettings
-from streams.kpi.fold import BatchFolder, Delta
+from streams.kpi.fold import BatchFolder
 from streams.kpi.store_base import Outcome
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings
+from streams.worker.accounting import Accounting, quarantine, written_off
 from streams.worker.broker_watch import BrokerWatch
 from streams.worker.config import WorkerSettings
-from streams.worker.deadletter import DeadLetterSink, Rejected
+from streams.worker.deadletter import DeadLetterSink
 from streams.worker.engine_metrics import EngineMetrics
 from streams.worker.errors import is_retryable
 from streams.worker.metrics import WorkerMetrics
+from streams.worker.positions import ANY_START, Positions
 from streams.worker.process import tune_process
 from streams.worker.records import RawRecordConsumer
 from streams.worker.retry import Outage, retry
 
 log = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
-ANY_START = -1  # a partition new to Redis may start at any offset (the log start may be > 0)
+__all__ = ["ANY_START", "REDIS_ERRORS", "KpiEngine"]
 
 
 class _Retryable(Exception):
@@ -80,17 +81,13 @@ class KpiEngine:
         self.assigned_once = asyncio.Event()
         self._lock = asyncio.Lock()
         self._generation = 0
-        self._warm_until: dict[tuple[str, int], int] = {}
-        # Next offset each owned partition must deliver; anything else is stale or a gap.
-        self._expected: dict[tuple[str, int], int] = {}
-        # Where the next batch of each partition starts as far as Redis is concerned.
-        self._chain: dict[tuple[str, int], int] = {}
+        self.positions = Positions()
+        self.accounting = Accounting(metrics, self.more, self.rooms)
         self._inflight: asyncio.Task | None = None
         self._cpu = ThreadPoolExecutor(1, thread_name_prefix="kpi-prepare")
         self._stopping = False
         self._last_commit = 0.0
         self._pending_commit: dict[TopicPartition, int] = {}
-        self._refused_logged: set[str] = set()
 
     async def start(self) -> None:
         tune_process(self.worker.mmap_threshold_kib)
@@ -154,7 +151,7 @@ class KpiEngine:
                 parts.append((key, records))
         if not parts:
             return
-        starts = {key: self._chain.get(key, ANY_START) for key, _ in parts}
+        starts = self.positions.starts([key for key, _ in parts])
         # In a thread, so the loop ships the previous apply and takes in the next fetch while
         # this batch's CPU work runs (the GIL changes hands at least every 5 ms).
         try:
@@ -166,7 +163,7 @@ class KpiEngine:
                           sum(len(r) for _, r in parts))
             prepared = quarantine(parts, exc)
         for key, _ in parts:
-            self._chain[key] = prepared.offsets[key]
+            self.positions.chain[key] = prepared.offsets[key]
         generation = self._generation
         await self._drain()
         if generation != self._generation:
@@ -186,10 +183,12 @@ class KpiEngine:
             await self._retry(lambda: self.sink.send(p.rejected), self.broker)
         outcome = await self._apply(p, starts, now_ms)
         if outcome is Outcome.REFUSED:
-            p = await self._refuse(p, starts, now_ms)
+            p, extra = written_off(p)
+            await self._retry(lambda: self.sink.send(extra), self.broker)
+            self.more.refused.inc()
             outcome = await self._apply(p, starts, now_ms)
         if outcome in (Outcome.APPLIED, Outcome.REPLAY):
-            self._account(p, started, now_ms)
+            self.accounting.batch(p, self._highwater, started, now_ms)
             for (topic, partition), nxt in p.offsets.items():
                 self._pending_commit[TopicPartition(topic, partition)] = nxt
             await self._commit()
@@ -251,74 +250,25 @@ class KpiEngine:
             await self._reseek_all()
         return result.outcome
 
-    async def _refuse(self, p: Prepared, starts: dict, now_ms: int) -> Prepared:
-        """Dead-letter every folded message of a batch Redis refused; keep its offsets."""
-        why = DeadLetter(DeadLetterReason.internal, "the Redis apply refused this batch "
-                         "(a key of the wrong type, or a script error); see the worker log")
-        extra = [Rejected(t, part, r.offset, r.key, r.value, why) for (t, part), r in p.folded]
-        counts = dict(p.counts)
-        for (t, part), _ in p.folded:
-            n, dead, dups = counts[(t, part)]
-            counts[(t, part)] = (n, dead + 1, dups)
-        await self._retry(lambda: self.sink.send(extra), self.broker)
-        self.more.refused.inc()
-        return Prepared(Delta(), p.rejected + extra, p.offsets, counts, size=p.size)
-
-    def _account(self, p: Prepared, started: float, now_ms: int) -> None:
-        m = self.metrics
-        for (topic, partition), (consumed, dead, dups) in p.counts.items():
-            m.count_partition(topic, partition, consumed, consumed - dead, dead, dups)
-            high = self.consumer.highwater(TopicPartition(topic, partition)) \
-                if self.consumer is not None else None
-            if high is not None:
-                m.lag.labels(topic, str(partition)).set(max(0, high - p.offsets[(topic,
-                                                                                 partition)]))
-        for r in p.rejected:
-            m.dead_letters.labels(r.why.reason.value).inc()
-        for etype, n in p.types.items():
-            m.events.labels(etype).inc(n)
-        self.more.observe(p, self.rooms)
-        for room in p.refused_rooms - self._refused_logged:
-            if len(self._refused_logged) < 100:  # bounded: one line per room, at most 100
-                self._refused_logged.add(room)
-                log.warning("room %r refused: %d rooms are live (ROOMPULSE_KPI_MAX_LIVE_ROOMS); "
-                            "its events are dead-lettered room_limit", room[:64], self.rooms.cap)
-        m.batch_size.observe(p.size)
-        if p.delta.max_event_ms:
-            m.event_time_lag.set(max(0.0, (now_ms - p.delta.max_event_ms) / 1000))
-        m.last_apply = time.time()
-        m.batch_seconds.observe(time.perf_counter() - started)
+    def _highwater(self, topic: str, partition: int) -> int | None:
+        if self.consumer is None:
+            return None
+        return self.consumer.highwater(TopicPartition(topic, partition))
 
     def _in_sequence(self, tp: TopicPartition, key: tuple[str, int], records: list) -> list:
         """Only records continuing exactly where this partition left off are processed."""
-        expected = self._expected.get(key)
-        if expected is None:
-            return []  # not ours (revoked, or a batch fetched during a rebalance)
-        if records[0].offset < expected:
-            records = [r for r in records if r.offset >= expected]
-            if not records:
-                return []
-        if records[0].offset > expected and expected != ANY_START:
-            log.warning("offset gap on %s: expected %d, got %d; seeking back", key, expected,
-                        records[0].offset)
-            if self.consumer is not None and tp in self.consumer.assignment():
-                self.consumer.seek(tp, expected)
-            return []
-        self._expected[key] = records[-1].offset + 1
+        records, seek_to = self.positions.in_sequence(key, records)
+        if seek_to is not None and self.consumer is not None and tp in self.consumer.assignment():
+            self.consumer.seek(tp, seek_to)
         return records
 
     def _skip_rewarm(self, key: tuple[str, int], records: list, now_ms: int) -> list:
         """Records before the Redis offset only rebuild dedup memory and the watermark."""
-        until = self._warm_until.get(key)
-        if until is None:
-            return records
-        old = [r for r in records if r.offset < until]
+        old, records = self.positions.split_rewarm(key, records)
         if old:
             rewarm(self.state, key, old, self.policy, now_ms)
             self.metrics.rewarmed.inc(len(old))
-        if records[-1].offset >= until - 1:
-            del self._warm_until[key]
-        return records[len(old):]
+        return records
 
     async def _load_offsets(self) -> dict[tuple[str, int], int]:
         return await self._retry(lambda: self.store.load_offsets(self.group), self.redis)
@@ -341,23 +291,11 @@ class KpiEngine:
         for tp in assigned:
             key = (tp.topic, tp.partition)
             self.state.forget(key)
-            self._warm_until.pop(key, None)
-            nxt = stored.get(key)
-            if nxt:
-                start = max(0, nxt - self.worker.dedup_size)
-                self.consumer.seek(tp, start)
-                self._expected[key] = start
-                self._chain[key] = nxt
-                if start < nxt:
-                    self._warm_until[key] = nxt
-            else:
-                # Not seek_to_beginning(): it resets lazily and can rewind a partition whose
-                # first records were already fetched. The log start is asked for explicitly, so
-                # records fetched before a re-seek (after a state loss) cannot pass as the start.
-                start = earliest.get(tp)
-                self.consumer.seek(tp, start or 0)
-                self._expected[key] = ANY_START if start is None else start
-                self._chain[key] = ANY_START
+            # Not seek_to_beginning(): it resets lazily and can rewind a partition whose first
+            # records were already fetched. The log start is asked for explicitly, so records
+            # fetched before a re-seek (after a state loss) cannot pass as the start.
+            self.consumer.seek(tp, self.positions.resume(
+                key, stored.get(key), earliest.get(tp), self.worker.dedup_size))
         log.info("assigned %d partitions (%d resumed from Redis offsets)",
                  len(assigned), sum(1 for tp in assigned if stored.get((tp.topic, tp.partition))))
         self.assigned_once.set()
@@ -382,8 +320,7 @@ class KpiEngine:
             await self._commit(force=True)
             for tp in revoked:
                 key = (tp.topic, tp.partition)
-                self._expected.pop(key, None)
-                self._chain.pop(key, None)
+                self.positions.forget(key)
                 self.state.forget(key)
                 self._pending_commit.pop(tp, None)
                 self.metrics.forget_partition(tp.topic, tp.partition)
@@ -405,12 +342,3 @@ class KpiEngine:
         except Exception as exc:  # noqa: BLE001 - a failed advisory commit must not stop the loop
             log.debug("advisory Kafka commit failed: %s", exc)
 
-
-def quarantine(parts: list[tuple[tuple[str, int], list]], exc: BaseException) -> Prepared:
-    """Every message of a batch that could not be prepared, dead-lettered `internal`."""
-    why = DeadLetter(DeadLetterReason.internal, f"{type(exc).__name__}: {str(exc)[:200]}")
-    rejected = [Rejected(t, part, r.offset, r.key, r.value, why)
-                for (t, part), records in parts for r in records]
-    return Prepared(Delta(), rejected, {k: rs[-1].offset + 1 for k, rs in parts},
-                    {k: (len(rs), len(rs), 0) for k, rs in parts},
-                    size=sum(len(rs) for _, rs in parts))

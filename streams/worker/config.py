@@ -35,3 +35,13 @@ class WorkerSettings(BaseSettings):
     broker_silent_s: float = Field(3.0, gt=0, description=(
         "no fetch response for this long while fetching = the Kafka broker is reported down"))
     retry_cap_s: float = Field(5.0, gt=0, description="cap of the Redis/Kafka retry backoff")
+    deadletter_max_bytes: int = Field(256 * 1024, ge=8 * 1024, le=1_000_000, description=(
+        "largest dead-letter record (key + JSON); a larger one carries a prefix of the original, "
+        "its length and SHA-256 and `truncated: true`; keep it below the broker's "
+        "message.max.bytes"))
+    shutdown_deadline_s: float = Field(9.0, gt=0, le=300, description=(
+        "after SIGTERM/SIGINT (or a crash) the worker stops gracefully; still running after "
+        "this long, it logs one line and exits with code 75 (Redis offsets keep it exact)"))
+    start_timeout_s: float = Field(30.0, gt=0, description=(
+        "at start, Kafka (topic creation) and Redis (PING) must answer within this long, or the "
+        "worker prints one line naming the address and exits with code 1"))

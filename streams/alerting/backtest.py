@@ -10,6 +10,7 @@ dead-lettered and counted, exactly as live.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ async def backtest_records(records: Iterable[InputRecord], rules: RulePack, targ
             pending.clear()
 
     async def evaluate(at: int) -> None:
+        await asyncio.sleep(0)  # the in-memory store never suspends: stay cancellable
         out = await evaluator.evaluate(ingest.store, now_ms=at)
         res.evaluations += 1
         res.transitions.extend(out.transitions)

@@ -10,6 +10,8 @@ future, every room silent. So a message moves the clock only when it is credible
 - it is further ahead, and most of the next EVIDENCE messages with a time agree that time has
   moved on (none of them more than MAX_FUTURE_MS before it): a gap in the recording, or a
   sparse one. An outlier ahead is followed by messages of the old time, and stays an outlier.
+  The last timed message of the input, with no one after it, counts if it is at most
+  LAST_AHEAD_MS ahead.
 
 Decisions wait for that evidence, so records come out in order, a few messages late.
 """
@@ -25,7 +27,8 @@ from streams.alerting.recordings import InputRecord
 
 EVIDENCE = 5  # later timed messages consulted about one that is ahead of the clock
 AGREE = 3  # of them, how many must agree that time moved on
-MAX_WAITING = 1_000  # records held while waiting for evidence (untimed lines pile up here)
+MAX_WAITING = 1_000
+LAST_AHEAD_MS = 30 * 60_000  # the input's last timed message may be this far ahead  # records held while waiting for evidence (untimed lines pile up here)
 
 
 class RecordingClock:
@@ -66,8 +69,9 @@ class RecordingClock:
                     credible = votes >= self.agree
                 elif later:  # the end of the input: a majority of what there is
                     credible = 2 * votes > len(later)
-                else:  # the last timed message: credible only if it is the only one
-                    credible = self.now is None
+                else:  # the last timed message: no one left to ask; a sparse recording's
+                    # last event counts, an outlier far ahead does not
+                    credible = self.now is None or t <= self.now + LAST_AHEAD_MS
                 if not credible:
                     self.outliers += 1
             waiting.popleft()

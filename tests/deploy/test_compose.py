@@ -185,3 +185,17 @@ def test_the_secrets_script_makes_every_secret_once(tmp_path: Path) -> None:
                            text=True, timeout=60, check=False)
     assert again.returncode == 0
     assert {p.name: p.read_text() for p in target.iterdir() if p.name != ".gitignore"} == made
+
+
+def test_the_console_accepts_state_changes_from_every_published_worker_port(monkeypatch) -> None:
+    """The console refuses acks and silences from other origins; each worker is published on
+    its own host port, so every one of them must be allowed (and the value must parse)."""
+    from streams.console.settings import ConsoleSettings
+
+    for name, worker in _workers().items():
+        monkeypatch.setenv("ROOMPULSE_CONSOLE_ALLOWED_ORIGINS",
+                           worker["environment"]["ROOMPULSE_CONSOLE_ALLOWED_ORIGINS"])
+        allowed = set(ConsoleSettings().allowed_origins)
+        for published in (w for s in _workers().values() for w in s["ports"]):
+            host, port, _ = published.split(":")
+            assert f"http://{host}:{port}" in allowed, (name, published)

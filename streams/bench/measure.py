@@ -7,7 +7,8 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -73,6 +74,8 @@ class Run:
     cpu_last: float = 0.0
     n_any: int = 0  # the first observation with anything applied, `started` or not
     t_any: float = 0.0
+    servers_first: dict[str, float] = field(default_factory=dict)  # name -> CPU seconds
+    servers_last: dict[str, float] = field(default_factory=dict)
 
     @property
     def events_per_s(self) -> float:
@@ -90,28 +93,52 @@ class Run:
         n = self.n_last - self.n_first
         return (self.cpu_last - self.cpu_first) / n * 1e6 if n else float("nan")
 
+    @property
+    def server_cpu_s_per_million(self) -> dict[str, float | None]:
+        """CPU-s per million events of each server (Tansu, valkey) over the same span."""
+        n = self.n_last - self.n_first
+        return {k: round((self.servers_last[k] - v) / n * 1e6, 2) if n > 0 else None
+                for k, v in self.servers_first.items()}
 
-async def watch(progress, target: int, pid: int | None, timeout: float, label: str,
-                poll_s: float = 0.02) -> Run:
+    @property
+    def server_cpu_share(self) -> dict[str, float | None]:
+        """CPU seconds per wall second of each server over the span (1.0 = one core)."""
+        span = self.t_last - self.t_first
+        return {k: round((self.servers_last[k] - v) / span, 2) if span > 0 else None
+                for k, v in self.servers_first.items()}
+
+
+def _servers_cpu(servers: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in servers.items()}
+
+
+async def watch(progress, target: int, cpu: int | Callable[[], float] | None, timeout: float,
+                label: str, poll_s: float = 0.02, servers: dict[str, int] | None = None) -> Run:
     """Poll `await progress()` until the events applied so far reach `target`.
 
     `progress()` returns `(applied, started)`: `applied` counts every event the process has
     applied, `started` says whether the loop being measured has applied its first batch. The
     clock starts at the first observation with `started`, so start-up (Faust, group joins) is
-    excluded; CPU time is sampled at the same two moments.
+    excluded; CPU time (`cpu`: a pid, or a callable summing several) and each of `servers`'
+    CPU are sampled at the same two moments.
     """
+    read_cpu = (lambda: cpu_seconds(cpu)) if isinstance(cpu, int) else cpu
+    servers = servers or {}
     run = Run()
     began = time.monotonic()
     last_report = began
     while True:
         n, started = await progress()
         now = time.perf_counter()
-        cpu = cpu_seconds(pid) if pid else 0.0
+        used = read_cpu() if read_cpu else 0.0
         if n > 0 and run.t_any == 0.0:
             run.n_any, run.t_any = n, now
         if started and n > 0 and run.t_first == 0.0:
-            run.n_first, run.t_first, run.cpu_first = n, now, cpu
-        run.n_last, run.t_last, run.cpu_last = n, now, cpu
+            run.n_first, run.t_first, run.cpu_first = n, now, used
+            run.servers_first = _servers_cpu(servers)
+        run.n_last, run.t_last, run.cpu_last = n, now, used
+        if run.t_first:
+            run.servers_last = _servers_cpu(servers)
         if n >= target:
             return run
         if time.monotonic() - began > timeout:

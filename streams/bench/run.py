@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
+import math
 import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from streams.bench.latency import run_latency
-from streams.bench.measure import cpu_seconds, peak_rss_mb, sample_rss, say, watch
+from streams.bench.machine import machine_info, ratio, reference_figures
+from streams.bench.measure import cpu_seconds, sample_rss, say, watch
+from streams.bench.procs import Workers, child_env, run_reference, spawn, stop
+from streams.bench.reference import rates
 from streams.kpi.config import KpiSettings
 from streams.kpi.store_redis import RedisKpiStore
 from streams.produce import EventProducer
 from streams.settings import TopicSettings
 from streams.simulator.config import EVENTS_PER_EXPOSURE, SimConfig
 from streams.simulator.generate import Simulation
-from streams.stack import Stack, free_port
+from streams.stack import Stack
 from streams.topics import create_topics
 from streams.worker.app import redis_client
 
@@ -41,6 +44,10 @@ class BenchConfig:
     partitions: int = 8
     seed: int = 1
     timeout_s: float = 600
+    workers: int = 1  # worker processes in one consumer group
+    reference: bool = True  # run the raw reference loop over the same messages
+    redis_aof: bool = True  # what the embedded valkey was started with (reported only)
+    session_timeout_ms: int | None = None  # the workers' group session (None: the stack's)
 
 
 def simulation(cfg: BenchConfig, now_ms: int) -> Simulation:
@@ -72,34 +79,6 @@ async def produce_sim(stack: Stack, topics: TopicSettings, sim: Simulation, limi
                 say(f"{label}: produced {n}/{limit}")
     say(f"{label}: produced {n} messages in {time.perf_counter() - t0:.1f}s")
     return truth, n
-
-
-def child_env(stack: Stack, topics: TopicSettings, key_prefix: str, group: str) -> dict:
-    k = stack.kafka
-    return {**os.environ, "ROOMPULSE_KAFKA_BOOTSTRAP": stack.bootstrap,
-            "ROOMPULSE_REDIS_URL": stack.redis_url,
-            "ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS": str(k.session_timeout_ms),
-            "ROOMPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(k.heartbeat_interval_ms),
-            "ROOMPULSE_KAFKA_REBALANCE_TIMEOUT_MS": str(k.rebalance_timeout_ms),
-            "ROOMPULSE_TOPICS_PREFIX": topics.prefix,
-            "ROOMPULSE_TOPICS_PARTITIONS": str(topics.partitions),
-            "ROOMPULSE_KPI_KEY_PREFIX": key_prefix, "ROOMPULSE_WORKER_GROUP_ID": group,
-            "ROOMPULSE_WORKER_APP_ID": f"{group}-app"}
-
-
-def spawn(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *args], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 async def applied(store: RedisKpiStore, *groups: str) -> int:
@@ -139,59 +118,120 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
     kpi, bkpi = KpiSettings(key_prefix=f"bench{tag}"), KpiSettings(key_prefix=f"bench{tag}b")
     await create_topics(stack.kafka, topics)
     await create_topics(stack.kafka, btopics)
+    result: dict = {"machine": machine_info(), "workers": cfg.workers,
+                    "redis_aof": cfg.redis_aof if stack.embedded_redis else None}
     now_ms = int(time.time() * 1000)
     truth, n = await produce_sim(stack, topics, simulation(cfg, now_ms), cfg.events, "worker")
+    result.update(events=n, rooms=cfg.rooms, partitions=cfg.partitions)
+    group = f"bench{tag}"
+    env = child_env(stack, topics, kpi.key_prefix, group)
+    if cfg.session_timeout_ms:
+        # Tansu holds a group join open for half the session timeout: long enough, every
+        # worker joins the first generation instead of rebalancing one another in turn.
+        env["ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS"] = str(cfg.session_timeout_ms)
+    ref: dict = {}
+    if cfg.reference:
+        # Before the worker, on the same topics, while nothing else runs: the machine's and
+        # the broker's ceiling for one Python process that only reads, parses and counts.
+        ref = await run_reference(env, topics.inputs, cfg.partitions, n, cfg.timeout_s)
+        say(f"reference: {ref.get('events')} events in {ref.get('seconds')}s")
     client = redis_client(stack.redis)
     store = RedisKpiStore(client, kpi)
-    group, port = f"bench{tag}", free_port()
     groups = (group, f"{group}-control")
-    result: dict = {"events": n, "rooms": cfg.rooms, "partitions": cfg.partitions}
-    worker = spawn(["-m", "streams.cli", "worker", "--web-port", str(port), "--loglevel",
-                    "warning"], child_env(stack, topics, kpi.key_prefix, group))
+    servers = embedded_servers(stack)
+    workers = Workers(cfg.workers, env)
     try:
-        say(f"worker pid {worker.pid} started; waiting for it to apply {n} events")
+        say(f"{cfg.workers} worker(s) started (pids {workers.pids}); waiting for {n} events")
         rss: list[float] = []
-        sampler = asyncio.create_task(sample_rss(worker.pid, rss))
+        sampler = asyncio.create_task(sample_rss(workers.pids[0], rss))
         try:
-            run = await watch(lambda: progress(store, *groups), n, worker.pid,
-                              cfg.timeout_s, "worker")
+            admin = AIOKafkaAdminClient(**stack.kafka.client_kwargs())
+            await admin.start()
+            try:
+                async def progress_all() -> tuple[int, bool]:
+                    # The group check first: the count must be read just before the clock.
+                    everyone = await workers.all_joined(admin, group)
+                    done, first = await progress(store, *groups)
+                    return done, first and everyone
+
+                run = await watch(progress_all, n, workers.cpu, cfg.timeout_s, "worker",
+                                  servers=servers)
+            finally:
+                await admin.close()
         finally:
             sampler.cancel()
-        # Memory over the throughput run: after warm-up (first fifth) vs the end. Flat = bounded.
-        if len(rss) >= 5:
-            warm = rss[len(rss) // 5]
-            result.update(rss_mb_after_warmup=round(warm, 1), rss_mb_at_end=round(rss[-1], 1),
-                          rss_growth_mb=round(rss[-1] - warm, 1),
-                          # The curve: RSS at the end of each fifth of the throughput run.
-                          rss_mb_by_fifth=[round(rss[min(len(rss) - 1, len(rss) * i // 5)], 1)
-                                           for i in range(1, 6)])
+        result.update(rss_figures(rss))
         wrong = await check(store, truth)
-        result.update(events_per_s=round(run.events_per_s),
+        if run.n_last <= run.n_first:
+            say("the clock never started: the work was done before every worker had applied "
+                "a batch (use more --events)")
+        result.update(events_per_s=_round(run.events_per_s),
+                      # Events inside the measured span (after every worker's first apply).
+                      events_measured=run.n_last - run.n_first,
                       # The clock of the first versions: from the control agent's first apply,
                       # about a second before the KPI loop has joined its group.
-                      events_per_s_from_first_apply=round(run.events_per_s_from_any),
-                      cpu_s_per_million=round(run.cpu_s_per_million, 2),
-                      # What one worker would reach with a core to itself: its own CPU only.
-                      worker_ceiling_events_per_s=round(1e6 / run.cpu_s_per_million),
+                      events_per_s_from_first_apply=_round(run.events_per_s_from_any),
+                      # All worker processes together, per event.
+                      cpu_s_per_million=_round(run.cpu_s_per_million, 2),
+                      # What ONE worker would reach with a core to itself: its own CPU only.
+                      worker_ceiling_events_per_s=_round(1e6 / run.cpu_s_per_million
+                                                         if run.cpu_s_per_million else None),
+                      throughput_server_cpu_s_per_million=run.server_cpu_s_per_million,
+                      throughput_server_cpu_share=run.server_cpu_share,
                       correct=not wrong and run.n_last >= n)
+        ref_rate, ref_cpu = rates(ref) if ref else (None, None)
+        result.update(reference_figures(run.events_per_s, run.cpu_s_per_million, ref_rate,
+                                        ref_cpu))
+        if ref:
+            result["reference_events"] = ref.get("events")
         if wrong:
             say("KPIs differ from the truth: " + "; ".join(wrong[:5]))
         say(f"worker: {result['events_per_s']} events/s; latency phase at {cfg.rate:.0f}/s")
-        servers = embedded_servers(stack)
-        cpu0, t0 = cpu_seconds(worker.pid), time.perf_counter()
+        cpu0, t0 = workers.cpu(), time.perf_counter()
         s0 = {name: cpu_seconds(pid) for name, pid in servers.items()}
-        result.update(await run_latency(stack.kafka, topics, f"http://127.0.0.1:{port}",
-                                        cfg.rate, cfg.latency_s))
-        # Near 1.0 means the worker was CPU-bound while offered --rate (its GIL-bound ceiling).
+        result.update(await run_latency(stack.kafka, topics, workers.api, cfg.rate,
+                                        cfg.latency_s))
+        # Near 1.0 (per worker) means the workers were CPU-bound while offered --rate.
         result["latency_worker_cpu_share"] = round(
-            (cpu_seconds(worker.pid) - cpu0) / (time.perf_counter() - t0), 2)
+            (workers.cpu() - cpu0) / (time.perf_counter() - t0), 2)
         # The embedded broker's and valkey's share in the same phase: where the wait went.
         result["latency_server_cpu_share"] = {
             name: round((cpu_seconds(pid) - s0[name]) / (time.perf_counter() - t0), 2)
             for name, pid in servers.items()}
-        result["peak_rss_mb"] = round(peak_rss_mb(worker.pid), 1)
+        result["peak_rss_mb"] = round(workers.peak_rss_mb(), 1)
     finally:
-        stop(worker)
+        workers.stop()
+    try:
+        if cfg.baseline_events > 0:
+            result.update(await run_baseline(cfg, stack, btopics, bkpi, client, now_ms, tag,
+                                             run.events_per_s))
+    finally:
+        await client.aclose()
+    return result
+
+
+def _round(x: float | None, digits: int | None = None) -> float | None:
+    """None for a figure that was not measured (NaN, infinite or missing), else rounded."""
+    if x is None or not math.isfinite(x):
+        return None
+    return round(x, digits) if digits is not None else round(x)
+
+
+def rss_figures(rss: list[float]) -> dict:
+    """Memory over the throughput run: after warm-up (first fifth) vs the end. Flat = bounded."""
+    if len(rss) < 5:
+        return {}
+    warm = rss[len(rss) // 5]
+    return {"rss_mb_after_warmup": round(warm, 1), "rss_mb_at_end": round(rss[-1], 1),
+            "rss_growth_mb": round(rss[-1] - warm, 1),
+            # The curve: RSS at the end of each fifth of the throughput run.
+            "rss_mb_by_fifth": [round(rss[min(len(rss) - 1, len(rss) * i // 5)], 1)
+                                for i in range(1, 6)]}
+
+
+async def run_baseline(cfg: BenchConfig, stack: Stack, btopics: TopicSettings,
+                       bkpi: KpiSettings, client, now_ms: int, tag: str,
+                       events_per_s: float) -> dict:
     bstore = RedisKpiStore(client, bkpi)
     _, bn = await produce_sim(stack, btopics, simulation(cfg, now_ms), cfg.baseline_events,
                               "baseline")
@@ -202,11 +242,8 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
                            baseline.pid, cfg.timeout_s, "baseline")
     finally:
         stop(baseline)
-        await client.aclose()
-    result["baseline_events_per_s"] = round(brun.events_per_s)
-    result["baseline_events"] = brun.n_last
-    result["ratio"] = round(run.events_per_s / brun.events_per_s, 1)
-    return result
+    return {"baseline_events_per_s": round(brun.events_per_s), "baseline_events": brun.n_last,
+            "ratio": ratio(events_per_s, brun.events_per_s, 1)}
 
 
 def embedded_servers(stack: Stack) -> dict[str, int]:

@@ -11,14 +11,14 @@ import time
 from dataclasses import dataclass
 
 from streams.bench.run import BenchConfig, simulation
-from streams.kpi.config import KpiSettings
-from streams.kpi.fold import BatchFolder
-from streams.kpi.keys import Keys
-from streams.kpi.ops import build_ops
 from streams.ingest.decoding import decode_batch
 from streams.ingest.limits import LiveRooms
 from streams.ingest.prepare import IngestState, prepare, tune_gc
 from streams.ingest.timepolicy import TimePolicy
+from streams.kpi.config import KpiSettings
+from streams.kpi.fold import BatchFolder
+from streams.kpi.keys import Keys
+from streams.kpi.ops import build_ops
 
 
 @dataclass(slots=True)

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.integration
 
 KEYS = {"events_per_s", "baseline_events_per_s", "ratio", "cpu_s_per_million", "peak_rss_mb",
         "p50_ms", "p99_ms", "correct", "worker_ceiling_events_per_s", "latency_worker_cpu_share",
-        "events_per_s_from_first_apply", "latency_server_cpu_share"}
+        "events_per_s_from_first_apply", "latency_server_cpu_share", "machine", "workers",
+        "redis_aof", "reference_events_per_s", "reference_ratio", "reference_cpu_ratio",
+        "reference_cpu_s_per_million", "throughput_server_cpu_s_per_million"}
 
 
 def test_small_bench_reports_every_figure_and_is_correct(stack: Stack) -> None:
@@ -35,5 +37,10 @@ def test_small_bench_reports_every_figure_and_is_correct(stack: Stack) -> None:
     assert KEYS <= result.keys()
     assert result["correct"] is True
     assert result["events_per_s"] > 0 and result["baseline_events_per_s"] > 0
+    # The reference read the very same messages, in the same invocation.
+    assert result["reference_events"] == result["events"]
+    ratio = result["events_per_s"] / result["reference_events_per_s"]
+    assert abs(result["reference_ratio"] - ratio) < 0.01
+    assert result["machine"]["cores"] >= 1 and result["machine"]["python"]
     assert result["markers_visible"] == result["markers"] > 0
     assert "bench:" in out.stderr  # progress goes to stderr, the JSON alone to stdout

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 
 import pytest
 
@@ -68,3 +70,37 @@ def test_backtest_json_timeline(stall_recording, capsys):
     assert [(x["rule"], x["room_id"], x["state"]) for x in lines] == [
         ("room-stalled", "room-2", "firing"), ("room-stalled", "room-2", "resolved")]
     assert all(isinstance(x["at"], int) and "value" in x for x in lines)
+
+
+async def test_backtest_cli_finishes_a_bad_events_recording_and_reports_it(tmp_path):
+    """A hang regression, guarded from outside: the old backtest stepped ten years of stream
+    time for one future_ts line, in a loop that never yields, so only a process can time out."""
+    path = tmp_path / "bad.jsonl"
+    cfg = SimConfig(start_ms=START, rooms=2, seed=8, duration_min=10, exposures_per_min=80,
+                    bad_events=0.04, duplicates=0.03)
+    truth = record(cfg, path).to_json()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streams.cli", "backtest", str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    summary = err.decode().strip().splitlines()[-1]
+    bad = truth["bad_events"]
+    assert bad["future_ts"] > 0
+    assert summary.startswith(f"# {truth['messages']['total']} messages, "
+                              f"{truth['messages']['unique_events']} events folded, "
+                              f"{truth['duplicates_injected']} duplicates skipped, "
+                              f"{sum(bad.values())} dead letters (")
+    reasons = summary.split(" dead letters (", 1)[1].split(")", 1)[0]
+    assert reasons == ", ".join(f"{r} {n}" for r, n in sorted(bad.items()))
+    assert summary.endswith(", 0 alerts fired") and out == b""
+
+
+def test_backtest_cli_refuses_a_zero_step(stall_recording, capsys):
+    assert main(["backtest", str(stall_recording), "--step", "0"]) == 1
+    assert "step" in capsys.readouterr().err

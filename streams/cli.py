@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "streams.commands.targets_cmd",
     "streams.commands.rules_cmd",
     "streams.commands.backtest_cmd",
+    "streams.commands.report_cmd",
 ]
 
 
@@ -60,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one clear line for known, user-facing failures
         from streams.stack import StackError
+        from streams.worker.errors import StartupError
 
-        if isinstance(exc, StackError):
+        if isinstance(exc, (StackError, StartupError)):
             print(f"roompulse: {exc}", file=sys.stderr)
             return 1
         raise

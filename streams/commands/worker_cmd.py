@@ -9,7 +9,6 @@ import sys
 
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
 from streams.stack import start_stack
-from streams.topics import create_topics
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import faust
-
     from streams.stack import free_port
     from streams.worker.app import create_app
     from streams.worker.config import WorkerSettings
+    from streams.worker.preflight import check_redis, prepare_kafka
+    from streams.worker.shutdown import DeadlineWorker, HardDeadline
 
     kafka, redis_settings = KafkaSettings(), RedisSettings()
     stack = None
@@ -40,8 +39,10 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     try:
         topics = TopicSettings()
-        asyncio.run(create_topics(kafka, topics))
         worker = WorkerSettings()
+        # Both answer now, or one line naming the address and exit 1 (never a traceback).
+        asyncio.run(prepare_kafka(kafka, topics, worker.start_timeout_s))
+        asyncio.run(check_redis(redis_settings, worker.start_timeout_s))
         port = args.web_port if args.web_port is not None else worker.web_port
         worker = worker.model_copy(update={"web_port": port or free_port()})
         # A fresh loop: asyncio.run above closed the previous one; Faust and aiokafka need one.
@@ -50,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"roompulse: worker web server on http://{worker.web_host}:{worker.web_port}",
               file=sys.stderr, flush=True)
         level = args.loglevel or ("debug" if getattr(args, "verbose", False) else "info")
-        faust.Worker(app, loglevel=level, redirect_stdouts=False).execute_from_commandline()
+        deadline = HardDeadline(worker.shutdown_deadline_s)
+        DeadlineWorker(app, loglevel=level, redirect_stdouts=False,
+                       deadline=deadline).execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)
     finally:

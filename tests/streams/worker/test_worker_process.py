@@ -142,3 +142,34 @@ async def test_two_workers_split_partitions_and_survive_a_kill(stack, topic_sett
         a.stop()
         b.stop()
     await assert_exact(store, w)
+
+
+async def test_800_kb_message_is_dead_lettered_truncated_and_the_stream_goes_on(
+        stack, topic_settings, kpi_settings, store):
+    """Issue 9 finding 3: on main its dead letter exceeded the producer's max request size and
+    the worker stalled for good (again after a restart)."""
+    group = new_group()
+    now = int(time.time() * 1000)
+    before, after = (workload.build(2, 20, now - 2_000, tag=t) for t in ("a", "b"))
+    huge = b'{"type":"enter","pad":"' + b"x" * 800_000 + b'"}'
+    huge_msg = ("views", before.rooms[0].encode(), huge)
+    await workload.produce(stack.kafka, topic_settings, before.messages + [huge_msg]
+                           + after.messages)
+    env = worker_env(stack, topic_settings, kpi_settings.key_prefix, group,
+                     ROOMPULSE_WORKER_DEADLETTER_MAX_BYTES="65536")
+    proc = WorkerProc(env)
+    total = len(before.messages) + 1 + len(after.messages)
+    try:
+        await proc.wait_ready()
+        await wait_for(lambda: _done(store, group, total), 30, "everything applied")
+        async with aiohttp.ClientSession(proc.url) as http, http.get("/metrics") as r:
+            text = await r.text()
+        assert 'roompulse_worker_dead_letters_total{reason="too_large"} 1.0' in text
+    finally:
+        proc.stop()
+    (letter,) = await read_dead_letters(stack, topic_settings.deadletter, 1)
+    assert letter["reason"] == "too_large" and letter["truncated"] is True
+    assert letter["original_len"] == len(huge) and huge.startswith(letter["original_prefix"])
+    assert 40_000 < len(letter["original_prefix"]) < 65_536
+    await assert_exact(store, before)
+    await assert_exact(store, after)

@@ -24,7 +24,7 @@ RETRYABLE = [
     rx.ConnectionError("refused"), rx.TimeoutError("slow"), rx.BusyLoadingError("loading"),
     rx.TryAgainError("TRYAGAIN"), rx.ReadOnlyError("READONLY"), rx.OutOfMemoryError("OOM"),
     rx.NoScriptError("NOSCRIPT"), rx.MasterDownError("MASTERDOWN"),
-    ConnectionRefusedError(), TimeoutError(), asyncio.TimeoutError(), OSError("reset"),
+    ConnectionRefusedError(), TimeoutError(), OSError("reset"),
 ]
 NOT_RETRYABLE = [
     ke.MessageSizeTooLargeError(), ke.RecordTooLargeError(), ke.RecordListTooLargeError(),

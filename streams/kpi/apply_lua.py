@@ -79,6 +79,36 @@ if not ok then
   return {-3, msg, ''}
 end
 
+-- Fine buckets around a broadcast's start, start + each edge and end live as long as coarse
+-- ones, so first:N and broadcast windows read exactly the broadcast's own time. When a start or
+-- end is learnt, the fine buckets already written in those coarse ranges are kept too.
+local function floor_to(x, size) return x - (x % size) end
+local function keep_range(base, from)
+  for b = from, from + P.cms - 1, P.bms do
+    local bs = string.format('%d', b)
+    local hk = base .. ':b:f:' .. bs
+    if call('EXPIRE', hk, P.cttl) == 1 then
+      for _, kind in ipairs(P.rk) do call('EXPIRE', base .. ':h:f:' .. bs .. ':' .. kind, P.cttl) end
+      local pids = {}
+      for _, f in ipairs(call('HKEYS', hk)) do
+        local pid = string.match(f, '^p:(.*):[^:]+$')
+        if pid then pids[pid] = true end
+      end
+      for pid, _ in pairs(pids) do
+        for _, kind in ipairs(P.pk) do
+          call('EXPIRE', base .. ':ph:f:' .. bs .. ':' .. kind .. ':' .. pid, P.cttl)
+        end
+      end
+    end
+  end
+end
+local function keep_edges(base, at, is_start)
+  keep_range(base, floor_to(at, P.cms))
+  if is_start then
+    for _, e in ipairs(P.edges) do keep_range(base, floor_to(at + e, P.cms)) end
+  end
+end
+
 -- Room state before buyers: a broadcast_start in this batch names the brand of its orders.
 for _, s in ipairs(P.st) do
   local k = s[1]
@@ -94,12 +124,14 @@ for _, s in ipairs(P.st) do
       call('HSET', k, 'bstart', s[5])
       bstart = bs
       if bend and bend < bs then call('HDEL', k, 'bend'); bend = nil end
+      keep_edges(s[8], bs, true)
     end
   end
   if s[6] ~= '' then
     local be = tonumber(s[6])
     if (not bstart or be >= bstart) and (not bend or be > bend) then
       call('HSET', k, 'bend', s[6])
+      keep_edges(s[8], be, false)
     end
   end
   for _, u in ipairs(s[7]) do
@@ -134,6 +166,24 @@ end
 for _, h in ipairs(P.p) do
   chunked('PFADD', h[1], h[3])
   if h[2] > 0 then call('EXPIRE', h[1], h[2]) end
+end
+
+for _, g in ipairs(P.fe) do
+  local cur = call('HMGET', g[1], 'bstart', 'bend')
+  local ranges = {}
+  if cur[1] then
+    local bs = tonumber(cur[1])
+    ranges[floor_to(bs, P.cms)] = true
+    for _, e in ipairs(P.edges) do ranges[floor_to(bs + e, P.cms)] = true end
+  end
+  if cur[2] then ranges[floor_to(tonumber(cur[2]), P.cms)] = true end
+  if next(ranges) then
+    for _, bk in ipairs(g[2]) do
+      if ranges[floor_to(tonumber(bk[1]), P.cms)] then
+        for i = 2, #bk do call('EXPIRE', bk[i], P.cttl) end
+      end
+    end
+  end
 end
 
 -- Repurchase: per-brand buyer history, read before write, in event-time order.

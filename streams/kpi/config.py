@@ -39,6 +39,9 @@ class KpiSettings(BaseSettings):
         "a room with no event for this long (worker wall clock) leaves the live set"))
     max_products_per_room: int = Field(500, ge=1, description=(
         "products counted separately per room; further products count under `__other__`"))
+    anchored_edges_s: list[int] = Field(default_factory=lambda: [1800, 3600], description=(
+        "first:N window lengths (s) read exactly to the bucket: the fine buckets around each "
+        "broadcast's start + N (and its start and end) are kept as long as coarse ones"))
     top_n_products: int = Field(50, ge=1, description="product_kpis returns at most this many")
     ttl_cache_keys: int = Field(100_000, ge=0, description="keys whose Redis TTL the worker "
                                 "remembers having set (bounds worker memory; 0 = always EXPIRE)")

@@ -63,6 +63,19 @@ def build_ops(
             key = keys.product_hll(room, res, b, kind, pid)
             hll.setdefault(key, set()).update(users)
             ttl_of[key] = ttl
+    # Fine keys per (room, bucket): the script keeps those in a broadcast's edge ranges longer.
+    fine_keys: dict[str, dict[int, list[str]]] = {}
+    for (room, bucket, _), _n in delta.counters.items():
+        fine_keys.setdefault(room, {}).setdefault(bucket, [])
+    for room, buckets in fine_keys.items():
+        for bucket, names in buckets.items():
+            names.append(keys.bucket(room, K.FINE, bucket))
+    for (room, bucket, kind) in delta.members:
+        fine_keys.setdefault(room, {}).setdefault(bucket, []).append(
+            keys.hll(room, K.FINE, bucket, kind))
+    for (room, bucket, kind, pid) in delta.product_members:
+        fine_keys.setdefault(room, {}).setdefault(bucket, []).append(
+            keys.product_hll(room, K.FINE, bucket, kind, pid))
     bms = settings.bucket_ms
     buys = []
     for ts, room, user, brand in delta.purchases:
@@ -90,7 +103,7 @@ def build_ops(
             delta.platform.get(room, ""),
             str(ctl.broadcast_start) if ctl and ctl.broadcast_start is not None else "",
             str(ctl.broadcast_end) if ctl and ctl.broadcast_end is not None else "",
-            stamped,
+            stamped, keys.room(room),
         ])
     if expiry_cache is not None:
         for key in ttl_of:
@@ -115,6 +128,11 @@ def build_ops(
         "hist_ms": settings.buyer_history_ms, "hist_ttl": settings.buyer_history_ms // 1000,
         "buy_pre": keys.buyers_prefix, "fttl": fttl, "cttl": cttl,
         "st": states,
+        "fe": [[keys.state(room), [[str(b), *names] for b, names in sorted(buckets.items())]]
+               for room, buckets in sorted(fine_keys.items())],
+        "cms": cms, "bms": settings.bucket_ms,
+        "edges": [e * 1000 for e in settings.anchored_edges_s],
+        "rk": list(K.ROOM_HLLS), "pk": list(K.PRODUCT_HLLS),
         "pn": [[k, v] for k, v in names.items()],
         "room_ttl": settings.room_ttl_s,
         "rooms": [keys.live_rooms, sorted(delta.rooms),

@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from schemas.kpis import ProductSnapshot, RoomSnapshot, RoomState, SourceSnapshot, WindowInfo
+from schemas.kpis import (
+    ProductSnapshot,
+    RoomSnapshot,
+    RoomState,
+    SourceSnapshot,
+    WindowInfo,
+    parse_window,
+)
 from streams.kpi import keys as K
 from streams.kpi.aggregates import product_agg, room_agg, source_agg, split_fields
-from streams.kpi.buckets import WindowPlan, plan_window
+from streams.kpi.buckets import WindowPlan, plan_anchored, plan_window
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import Delta
 from streams.kpi.formulas import product_kpis, room_kpis, source_kpis
@@ -149,7 +156,7 @@ class KpiStoreBase(ABC):
             now_ms = _int(clock_h.get("event_ms")) or 0
         s = self.settings
         start, end = window_span(window, state, first_ms, now_ms, s.bucket_ms)
-        plan = self._plan(start, end, now_ms)
+        plan = self._plan(start, end, now_ms, self.anchoring(window, state, start, end))
         info = WindowInfo(window=window, start_ms=plan.start_ms, end_ms=plan.end_ms,
                           as_of_ms=_int(clock_h.get("applied_ms")))
         return state, first_ms, now_ms, plan, info
@@ -157,8 +164,25 @@ class KpiStoreBase(ABC):
     # How far back from `now` data can exist; reads never plan (or loop over) more than that.
     max_lookback_ms: int | None = None
 
-    def _plan(self, start: int, end: int, now_ms: int) -> WindowPlan:
+    def anchoring(self, window: str, state: RoomState | None, start: int,
+                  end: int) -> bool | None:
+        """None for a rolling window; for one anchored at the broadcast's start (`first:N`,
+        `broadcast`), whether its end is one whose fine buckets the store keeps (exact_end)."""
+        kind, length = parse_window(window)
+        if kind == "rolling" or state is None or state.broadcast_start_ms is None:
+            return None
+        if kind == "first" and length is not None and end == start + length:
+            return length // 1000 in self.settings.anchored_edges_s
+        bend = state.broadcast_end_ms
+        return bend is not None and end == bend + 1
+
+    def _plan(self, start: int, end: int, now_ms: int,
+              anchored: bool | None = None) -> WindowPlan:
         s = self.settings
+        too_old = self.max_lookback_ms is not None and start < now_ms - self.max_lookback_ms
+        if anchored is not None and not too_old:  # a start past the lookback is gone anyway
+            return plan_anchored(start, max(start, end), now_ms, s.bucket_ms, s.coarse_ms,
+                                 s.fine_horizon_ms, exact_end=anchored)
         if self.max_lookback_ms is not None:
             start = max(start, now_ms - self.max_lookback_ms)
         return plan_window(start, max(start, end), now_ms, s.bucket_ms, s.coarse_ms,
@@ -189,7 +213,8 @@ class KpiStoreBase(ABC):
         else:
             s = self.settings
             start, end = window_span("broadcast", state, first_ms, now_ms, s.bucket_ms)
-            bplan = self._plan(start, end, now_ms)
+            bplan = self._plan(start, end, now_ms,
+                               self.anchoring("broadcast", state, start, end))
             rows = await self._hmget_many(
                 [self.keys.bucket(room_id, r, b) for r, b in self._bucket_keys(room_id, bplan)],
                 ["ent", "lv"])

@@ -84,7 +84,7 @@ class InMemoryKpiStore(KpiStoreBase):
         refused = self._check_types(p)
         if refused:
             return [-3, refused, ""]
-        for key, first, last, platform, bs, be, stamped in p["st"]:
+        for key, first, last, platform, bs, be, stamped, _base in p["st"]:
             h = self.hashes.setdefault(key, {})
             if "first_ms" not in h or int(first) < int(h["first_ms"]):
                 h["first_ms"] = first

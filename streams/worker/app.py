@@ -16,7 +16,6 @@ from streams.kpi.config import KpiSettings
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
 from streams.worker.config import WorkerSettings
-from streams.worker.deadletter import DeadLetterSink
 from streams.worker.engine import KpiEngine
 from streams.worker.metrics import KpiCollector, WorkerMetrics
 
@@ -59,11 +58,6 @@ class Runtime:
         inputs = list(self.topics.inputs)
         self.engine = KpiEngine(self.kafka, inputs, self.topics.deadletter, self.worker,
                                 self.kpi, self.store, self.metrics)
-        # The dead-letter size limit and the send-failure counter (on our registry). Set here
-        # until KpiEngine passes them to the sink it builds; the sink has not started yet.
-        self.engine.sink = DeadLetterSink(
-            self.kafka, self.topics.deadletter, client_id=f"{self.worker.group_id}-dlq",
-            max_bytes=self.worker.deadletter_max_bytes, registry=self.registry)
 
 
 def _faust_broker(kafka: KafkaSettings) -> list[str]:

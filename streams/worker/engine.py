@@ -68,7 +68,9 @@ class KpiEngine:
         self.store, self.metrics = store, metrics
         self.more = EngineMetrics(metrics.registry)
         self.group = worker.group_id
-        self.sink = DeadLetterSink(kafka, deadletter_topic, client_id=f"{self.group}-dlq")
+        self.sink = DeadLetterSink(kafka, deadletter_topic, client_id=f"{self.group}-dlq",
+                                   max_bytes=worker.deadletter_max_bytes,
+                                   registry=metrics.registry)
         self.rooms = LiveRooms(kpi.max_live_rooms, kpi.room_idle_s * 1000,
                                kpi.max_products_per_room)
         self.state = IngestState(worker.dedup_size, self.rooms)

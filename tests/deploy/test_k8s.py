@@ -230,7 +230,9 @@ def _secret_env_vars() -> set[str]:
 def test_every_secret_comes_from_the_secret_and_nothing_secret_is_plain() -> None:
     c = _container()
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
-    assert set(refs) == _secret_env_vars()
+    assert set(refs) == _secret_env_vars(), (
+        "every secret setting is wired to the Secret in worker-deployment.yaml (and listed in "
+        "secret.example.yaml); none is anything else")
     example = _docs(K8S / "secret.example.yaml")[0]
     example_text = (K8S / "secret.example.yaml").read_text(encoding="utf-8")
     for var, ref in refs.items():

@@ -151,3 +151,23 @@ def test_live_batches_and_backtest_store_the_same_kpis(cuts):
     live = _live(cuts)
     for at in (_END - 4 * 60_000, _END):
         assert run_sync(snapshot(live, at)) == run_sync(snapshot(_BACKTEST, at))
+
+
+async def test_a_gap_of_days_is_accepted_and_its_evaluations_are_bounded():
+    """Two broadcasts two days apart: the second is no outlier (every message of it agrees),
+    and the timeline steps through 720 steps of the gap, then jumps."""
+    first, _ = clean_values(1, 4, seed=31, exposures_per_min=60)
+    later = [orjson.dumps({**ev, "event_id": f"d2-{ev['event_id']}", "ts": ev["ts"] + 2 * DAY})
+             for ev in map(orjson.loads, first)]
+    step = 10_000
+    res = await asyncio.wait_for(
+        backtest_values(first + later, RulePack.load(), Targets.load(), step_ms=step), 120)
+    assert not res.dead_letters and res.events == 2 * len(first)
+    # every step boundary after the first event is evaluated or skipped, then the last two
+    boundaries = res.last_ms // step - res.first_ms // step + 2
+    assert res.skipped_steps > 0
+    assert res.evaluations + res.skipped_steps == boundaries
+    assert res.evaluations <= 720 + 2 * 4 * 6 + 2
+
+
+DAY = 86_400_000

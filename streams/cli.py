@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "streams.commands.targets_cmd",
     "streams.commands.rules_cmd",
     "streams.commands.backtest_cmd",
+    "streams.commands.report_cmd",
 ]
 
 

@@ -1,0 +1,91 @@
+"""Read one room's minute and broadcast figures from a KPI store, as plain JSON-able dicts.
+
+The live history writer (over Redis) and `roompulse report --from-recording` (over the
+in-memory store fed by the one ingest path) call the same two functions, so a report computes
+the same figures whichever way its data came.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.kpis import KpiValue, RoomState
+from streams.kpi.store_base import KpiStoreBase
+
+MINUTE_MS = 60_000
+# Counts and sums kept for every minute (RoomKpi name -> short row key).
+MINUTE_COUNTS = {
+    "exposures": "exposures", "entries": "entries", "uv": "uv", "online_viewers": "online",
+    "watch_ms_total": "watch_ms", "comments": "comments", "likes": "likes",
+    "new_followers": "follows", "interacting_users": "interacting",
+    "product_exposures": "product_exposures", "product_clicks": "product_clicks",
+    "cart_adds": "cart_adds", "cart_users": "cart_users", "orders": "orders",
+    "refunds": "refunds", "buyers": "buyers", "gmv": "gmv", "ad_spend": "ad_spend",
+    "negative_comments": "negative_comments",
+}
+
+
+def _num(v: float | None) -> float | int:
+    """Counts come back as floats from the formulas; keep whole numbers as ints."""
+    if v is None:
+        return 0
+    return int(v) if float(v).is_integer() else v
+
+
+def _kv(v: KpiValue) -> dict[str, Any]:
+    return {"value": v.value, "numerator": v.numerator, "denominator": v.denominator}
+
+
+def broadcast_id(room_id: str, start_ms: int) -> str:
+    """A broadcast is its room and its start (ms); `@` never needs escaping in a URL path."""
+    return f"{room_id}@{start_ms}"
+
+
+def state_fields(state: RoomState | None) -> dict[str, Any]:
+    if state is None:
+        return {"stage": None, "phase": None, "pin_id": None, "pin_name": None}
+    return {"stage": state.stage, "phase": state.phase, "pin_id": state.pinned_product_id,
+            "pin_name": state.pinned_product_name}
+
+
+async def read_minute(store: KpiStoreBase, room_id: str, minute_ms: int,
+                      state: RoomState | None = None) -> dict[str, Any]:
+    """The counts of [minute_ms, minute_ms + 1 min), online viewers at its end, and the room's
+    stage/phase/pinned product as `state` gives them (the state when the minute closed)."""
+    end = minute_ms + MINUTE_MS - 1
+    snap = await store.room_kpis(room_id, "1m", now_ms=end)
+    k = snap.kpis
+    row: dict[str, Any] = {"minute_ms": minute_ms}
+    row.update({short: _num(k[name].value) for name, short in MINUTE_COUNTS.items()})
+    # click users are the cart rate's denominator (a distinct count, so not a sum of anything)
+    row["click_users"] = _num(k["cart_rate"].denominator)
+    row["sources"] = {s.source: {"exposures": _num(s.kpis["exposures"].value),
+                                 "entries": _num(s.kpis["entries"].value)}
+                      for s in await store.source_kpis(room_id, "1m", now_ms=end)}
+    row.update(state_fields(state))
+    return row
+
+
+async def read_summary(store: KpiStoreBase, room_id: str, now_ms: int | None = None
+                       ) -> dict[str, Any] | None:
+    """The broadcast-to-date figures of the room's current broadcast (None: no broadcast)."""
+    state = await store.room_state(room_id)
+    if state is None or state.broadcast_start_ms is None:
+        return None
+    if now_ms is None:
+        now_ms = state.broadcast_end_ms or state.last_event_ms or state.broadcast_start_ms
+    room = await store.room_kpis(room_id, "broadcast", now_ms=now_ms)
+    products = await store.product_kpis(room_id, "broadcast", now_ms=now_ms)
+    sources = await store.source_kpis(room_id, "broadcast", now_ms=now_ms)
+    return {
+        "broadcast_id": broadcast_id(room_id, state.broadcast_start_ms),
+        "room_id": room_id, "brand_id": state.brand_id, "platform": state.platform,
+        "start_ms": state.broadcast_start_ms, "end_ms": state.broadcast_end_ms,
+        "as_of_ms": now_ms,
+        "room": {name: _kv(v) for name, v in sorted(room.kpis.items())},
+        "products": [{"product_id": p.product_id, "name": p.product_name,
+                      "kpis": {n: _kv(v) for n, v in sorted(p.kpis.items())}}
+                     for p in products],
+        "sources": [{"source": s.source, "kpis": {n: _kv(v) for n, v in sorted(s.kpis.items())}}
+                    for s in sources],
+    }

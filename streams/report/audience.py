@@ -1,0 +1,103 @@
+"""Audience breakdowns of one broadcast by region and by traffic source, from its events.
+
+The KPI store keeps sources per bucket (exposures, entries) but neither regions nor which
+source a buyer came from: both need a user's entry joined with what the user did later. The
+report builds them from the very events the ingest path folded (after dedup and the time
+policy), one user at a time, so shares and conversions are exact.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+INTERACTIONS = frozenset(("comment", "like", "share", "follow"))
+
+
+@dataclass
+class _Group:
+    uv: set[str] = field(default_factory=set)
+    entries: int = 0
+    watch_ms: int = 0
+    interacting: set[str] = field(default_factory=set)
+    buyers: set[str] = field(default_factory=set)
+    gmv_cents: int = 0
+
+
+class Audience:
+    """Feed every folded event (`add`); read `regions()` and `sources()` at the end."""
+
+    def __init__(self) -> None:
+        self._region: dict[str, str | None] = {}
+        self._source: dict[str, str] = {}
+        self._entries: dict[str, int] = defaultdict(int)
+        self._watch: dict[str, int] = defaultdict(int)
+        self._interacting: set[str] = set()
+        self._buyers: set[str] = set()
+        self._gmv: dict[str, int] = defaultdict(int)
+        self.any_region = False
+
+    def add(self, ev: dict[str, Any]) -> None:
+        user = ev.get("user_id")
+        if user is None:
+            return
+        kind = ev.get("type")
+        if kind == "enter":
+            region = ev.get("region")
+            self.any_region |= region is not None
+            # a viewer's first entry decides the region and the source they are counted under
+            self._region.setdefault(user, region)
+            self._source.setdefault(user, ev.get("source") or "other")
+            self._entries[user] += 1
+        elif kind == "leave":
+            self._watch[user] += int(ev.get("watch_ms") or 0)
+        elif kind in INTERACTIONS:
+            self._interacting.add(user)
+        elif kind == "order":
+            cents = round(float(ev.get("amount") or 0) * 100)
+            status = ev.get("status", "paid")
+            if status == "paid":
+                self._buyers.add(user)
+                self._gmv[user] += cents
+            elif status == "refunded":
+                self._gmv[user] -= cents
+
+    def _groups(self, key: dict[str, Any]) -> dict[Any, _Group]:
+        groups: dict[Any, _Group] = defaultdict(_Group)
+        for user, k in key.items():
+            g = groups[k]
+            g.uv.add(user)
+            g.entries += self._entries[user]
+            g.watch_ms += self._watch.get(user, 0)
+            if user in self._interacting:
+                g.interacting.add(user)
+            if user in self._buyers:
+                g.buyers.add(user)
+            g.gmv_cents += self._gmv.get(user, 0)
+        return groups
+
+    def _rows(self, key: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        groups = self._groups(key)
+        total = sum(len(g.uv) for g in groups.values())
+        rows = []
+        for k, g in groups.items():
+            uv = len(g.uv)
+            rows.append({
+                name: k, "uv": uv, "share": uv / total if total else None,
+                "entries": g.entries,
+                "avg_stay_ms": g.watch_ms / g.entries if g.entries else None,
+                "interaction_rate": len(g.interacting) / uv if uv else None,
+                "buyers": len(g.buyers), "conversion": len(g.buyers) / uv if uv else None,
+                "gmv": g.gmv_cents / 100,
+            })
+        rows.sort(key=lambda r: (-r["uv"], str(r[name])))
+        return rows
+
+    def regions(self) -> list[dict[str, Any]]:
+        """Per region: UV share, stay, interaction and conversion; [] when no entry had one."""
+        return self._rows(self._region, "region") if self.any_region else []
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        """Per entry source: viewers' conversion (buyers / UV) and GMV."""
+        return {r["source"]: r for r in self._rows(self._source, "source")}

@@ -1,0 +1,77 @@
+"""Make a report from a recording or from history, and render it in one of the formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from alerts.rules import RulePack
+from alerts.targets import Targets
+from streams.alerting.backtest import backtest_values
+from streams.kpi.config import KpiSettings
+from streams.report.build import build_report
+from streams.report.html import render_html
+from streams.report.markdown import render_markdown
+from streams.report.recording import collect
+
+FORMATS = ("html", "json", "md")
+
+
+class ReportError(Exception):
+    """A report cannot be made (no such room/broadcast, unreadable input): not retryable."""
+
+
+def alert_timeline(transitions: list, room_id: str) -> list[dict[str, Any]]:
+    """Fired and resolved transitions of one room, oldest first."""
+    out = []
+    for t in transitions:
+        if t.room_id != room_id or t.state.value not in ("firing", "resolved"):
+            continue
+        out.append({"rule": t.rule, "state": "fired" if t.state.value == "firing" else "resolved",
+                    "at": t.at, "value": t.value, "labels": dict(t.labels)})
+    return out
+
+
+async def data_from_recording(path: str | Path, room_id: str, *, rules: RulePack | None = None,
+                              targets: Targets | None = None, alerts: bool = True,
+                              settings: KpiSettings | None = None) -> dict[str, Any]:
+    """What history would hold for the broadcast: summary (with regions, source conversion and
+    alerts folded in) and minutes."""
+    try:
+        c = await collect(path, room_id, settings)
+    except OSError as exc:
+        raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    if c.summary is None:
+        raise ReportError(f"room {room_id!r} has no broadcast_start in {path}")
+    summary = dict(c.summary)
+    summary["regions"] = c.audience.regions()
+    summary["source_conversion"] = c.audience.sources()
+    summary["alerts"] = []
+    if alerts:
+        targets = targets or Targets.load()
+        res = await backtest_values(c.values, rules or RulePack.load(), targets,
+                                    settings=settings)
+        summary["alerts"] = alert_timeline(res.transitions, room_id)
+    return {"summary": summary, "minutes": c.minutes}
+
+
+def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN",
+                     gmv_target: float | None = None) -> dict[str, Any]:
+    s = data["summary"]
+    return build_report(s, data["minutes"], targets, lang=lang, regions=s.get("regions"),
+                        source_conversion=s.get("source_conversion"), alerts=s.get("alerts"),
+                        gmv_target=gmv_target)
+
+
+def render(report: dict[str, Any], fmt: str) -> bytes:
+    if fmt == "json":
+        return orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    if fmt == "md":
+        return render_markdown(report).encode()
+    if fmt == "html":
+        return render_html(report).encode()
+    raise ReportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -123,7 +123,7 @@ def read_input(path: Path | str, topics: TopicSettings | None = None) -> Iterato
         yield from LineReader(topics).read(f)
 
 
-def records_of(values: list[bytes] | Any, topics: TopicSettings | None = None
+def records_of(values: Iterable[bytes], topics: TopicSettings | None = None
                ) -> Iterator[InputRecord]:
     """Records from message values already in memory (each value is one line's worth)."""
     reader = LineReader(topics)

@@ -76,3 +76,13 @@ def fingerprint(rule: str, room_id: str, labels: dict[str, str] | None = None) -
     """Stable identity of an alert series: rule + room + fan-out labels (product, source)."""
     parts = [rule, room_id] + [f"{k}={v}" for k, v in sorted((labels or {}).items())]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def field_value(alert: Alert, name: str) -> str:
+    """A field of the alert by name (`room_id`, `rule`, `severity`, `labels.team`...)."""
+    if name.startswith("labels."):
+        return alert.labels.get(name[7:], "")
+    value = getattr(alert, name, None)
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)

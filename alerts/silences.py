@@ -9,7 +9,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alerts.model import Alert
+from alerts.errors import AlertsError
+from alerts.model import Alert, field_value
 
 
 def wall_ms() -> int:
@@ -35,8 +36,6 @@ class Matcher(BaseModel):
         return self
 
     def matches(self, alert: Alert) -> bool:
-        from alerts.pipeline.group import field_value
-
         if self.name == "audience":
             values = [str(a) for a in alert.audience]
         else:
@@ -115,7 +114,7 @@ class InMemorySilenceStore:
         return True
 
 
-class SilenceRequestError(ValueError):
+class SilenceRequestError(AlertsError, ValueError):
     """A silence request the API should answer with 400; the message says what is wrong."""
 
 

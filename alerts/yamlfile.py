@@ -8,10 +8,12 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from alerts.errors import AlertsError
+
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(AlertsError, ValueError):
     """A config file is unreadable or invalid; the message lists `file:line: field: problem`."""
 
     def __init__(self, path: str, problems: list[str]) -> None:

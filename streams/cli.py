@@ -60,10 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line for known, user-facing failures
-        from streams.stack import StackError
-        from streams.worker.errors import StartupError
+        from alerts.errors import AlertsError
+        from schemas.errors import SchemaError
+        from streams.exceptions import StreamsError
 
-        if isinstance(exc, (StackError, StartupError)):
+        if isinstance(exc, (StreamsError, AlertsError, SchemaError)):
             print(f"roompulse: {exc}", file=sys.stderr)
             return 1
         raise

@@ -11,15 +11,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import SecretStr
 
+from streams.exceptions import StreamsError
 from streams.settings import EMBEDDED_GROUP_TIMEOUTS, KafkaSettings, RedisSettings
 
 
-class StackError(RuntimeError):
+class StackError(StreamsError, RuntimeError):
     """The stack could not start; the message is one line meant for a human."""
 
 
@@ -233,8 +235,9 @@ def start_stack(
     return stack
 
 
-def main_loop_until_signal(stack: Stack) -> None:
-    """Block until Ctrl-C or SIGTERM, then stop the stack."""
+def main_loop_until_signal(stack: Stack, announce: Callable[[], None] | None = None) -> None:
+    """Block until Ctrl-C or SIGTERM, then stop the stack. `announce` (e.g. "Ctrl-C stops
+    both") runs once the handlers are in place, so a Ctrl-C right after it is never missed."""
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
@@ -243,6 +246,8 @@ def main_loop_until_signal(stack: Stack) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if announce is not None:
+        announce()
     try:
         while not stopping:
             for proc in stack._procs:

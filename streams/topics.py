@@ -9,9 +9,14 @@ from collections.abc import AsyncIterator
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from streams.exceptions import StreamsError
 from streams.settings import KafkaSettings, TopicSettings
 
 log = logging.getLogger(__name__)
+
+
+class TopicsMissing(StreamsError):
+    """Input topics that do not exist (and are not to be created here)."""
 
 TOPIC_OF_TYPE: dict[str, str] = {
     **dict.fromkeys(("room_exposure", "enter", "leave"), "views"),
@@ -77,9 +82,8 @@ async def read_from_earliest(kafka: KafkaSettings, topics: list[str], *,
         existing = await consumer.topics()  # also fetches the partitions of every topic
         missing = [t for t in topics if t not in existing]
         if missing and not missing_ok:
-            from streams.stack import StackError
 
-            raise StackError(f"no such topic(s): {', '.join(missing)} (run `roompulse topics "
+            raise TopicsMissing(f"no such topic(s): {', '.join(missing)} (run `roompulse topics "
                              "create`)")
         tps = [TopicPartition(t, p) for t in topics
                for p in sorted(consumer.partitions_for_topic(t) or ())]

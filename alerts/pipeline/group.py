@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alerts.model import Alert
+from alerts.model import field_value
 from alerts.pipeline.config import Receiver
 from alerts.pipeline.notification import Notification
-
-
-def field_value(alert: Alert, name: str) -> str:
-    """A field of the alert by name (`room_id`, `rule`, `severity`, `labels.team`...)."""
-    if name.startswith("labels."):
-        return alert.labels.get(name[7:], "")
-    value = getattr(alert, name, None)
-    if isinstance(value, (tuple, list)):
-        return ",".join(str(v) for v in value)
-    return "" if value is None else str(value)
 
 
 class GroupStage:

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter
 
-from alerts.model import AlertState
+from alerts.model import AlertState, field_value
 from alerts.pipeline.config import InhibitRule
-from alerts.pipeline.group import field_value
 from alerts.pipeline.notification import Notification
 
 

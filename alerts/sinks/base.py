@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from alerts.errors import AlertsError
 from alerts.model import Alert
 
 
-class SinkError(Exception):
+class SinkError(AlertsError):
     """Delivery failed. `retryable` tells the retry stage whether to try again."""
 
     def __init__(self, message: str, *, retryable: bool) -> None:

@@ -31,9 +31,8 @@ def run_up(args: argparse.Namespace) -> int:
         print("export ROOMPULSE_KAFKA_BOOTSTRAP=%s" % stack.bootstrap)
         if stack.embedded_redis:
             print("export ROOMPULSE_REDIS_URL=%s" % stack.redis_url)
-        print("Ctrl-C stops both.", flush=True)
     except BaseException:
         stack.stop()
         raise
-    main_loop_until_signal(stack)
+    main_loop_until_signal(stack, lambda: print("Ctrl-C stops both.", flush=True))
     return 0

@@ -13,6 +13,8 @@ import asyncio
 from aiokafka import errors as ke
 from redis import exceptions as re_
 
+from streams.exceptions import StreamsError
+
 # aiokafka's `retriable` flag means "the producer may resend this request by itself". Some
 # errors it marks False are, for us, an outage all the same: they surface after aiokafka gave up
 # waiting for a broker that is down, slow or moving leaders, and a later attempt can succeed.
@@ -94,6 +96,6 @@ def error_kind(exc: BaseException) -> str:
     return "other"
 
 
-class StartupError(RuntimeError):
+class StartupError(StreamsError, RuntimeError):
     """A dependency is unusable at start; the CLI prints the message as one line, exit 1.
     The message must name what failed and where (host:port), never a secret."""

@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from streams.kpi._bench_fold import make_events
+from streams.bench.fold import make_events
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import BatchFolder
 from streams.kpi.store_memory import InMemoryKpiStore

@@ -15,6 +15,9 @@ from alerts.pipeline.fanout import FanoutStage
 from alerts.sinks.prometheus import PrometheusSink
 from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.install import build_runtime
+from streams.settings import KafkaSettings
+from streams.worker.deadletter import DeadLetterSink
+from streams.worker.engine_metrics import EngineMetrics
 from streams.worker.metrics import KpiCollector, WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +64,8 @@ def instruments(kpis: KpiCollector | None = None) -> Instruments:
     engine's runtime (streams.alerting.install.build_runtime: evaluator, pipeline, sinks)."""
     reg = CollectorRegistry()
     worker = WorkerMetrics(reg)
+    EngineMetrics(reg)  # the KPI loop's time policy, limits and apply outcomes
+    DeadLetterSink(KafkaSettings(), "dlq", registry=reg)  # its send-failure counter
     kpis = kpis or KpiCollector(store=None, windows=["5m"], top_n=10)
     reg.register(kpis)
     rt = build_runtime(store=None, redis=None, registry=reg, send=_no_send)

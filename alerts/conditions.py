@@ -43,21 +43,30 @@ class SnapshotCache:
         self.reader = reader
         self._cache: dict[tuple, list[Row]] = {}
 
+    def put(self, room_id: str, per: str, window: str, now_ms: int, result) -> None:
+        """Prefill from a batch read: a RoomSnapshot, or a list of product/source snapshots."""
+        self._cache[(room_id, per, window, now_ms)] = to_rows(per, result)
+
     async def rows(self, room_id: str, per: str, window: str, now_ms: int) -> list[Row]:
         key = (room_id, per, window, now_ms)
         if key not in self._cache:
             if per == "room":
-                snap = await resolve(self.reader.room_kpis(room_id, window, now_ms))
-                rows = [Row({}, dict(snap.kpis))]
+                result = await resolve(self.reader.room_kpis(room_id, window, now_ms))
             elif per == "product":
-                snaps = await resolve(self.reader.product_kpis(room_id, window, now_ms))
-                rows = [Row({"product_id": s.product_id}, dict(s.kpis), s.product_id,
-                            s.product_name) for s in snaps]
+                result = await resolve(self.reader.product_kpis(room_id, window, now_ms))
             else:
-                snaps = await resolve(self.reader.source_kpis(room_id, window, now_ms))
-                rows = [Row({"source": s.source}, dict(s.kpis), source=s.source) for s in snaps]
-            self._cache[key] = rows
+                result = await resolve(self.reader.source_kpis(room_id, window, now_ms))
+            self._cache[key] = to_rows(per, result)
         return self._cache[key]
+
+
+def to_rows(per: str, result) -> list[Row]:
+    if per == "room":
+        return [Row({}, dict(result.kpis))]
+    if per == "product":
+        return [Row({"product_id": s.product_id}, dict(s.kpis), s.product_id, s.product_name)
+                for s in result]
+    return [Row({"source": s.source}, dict(s.kpis), source=s.source) for s in result]
 
 
 def compare(value: float, *, above: float | None, below: float | None, recovery: float,

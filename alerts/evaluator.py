@@ -8,13 +8,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import CollectorRegistry
 
-from alerts.conditions import Reading, SnapshotCache, read_rule
+from alerts.conditions import Reading
+from alerts.evalmetrics import EvalMetrics
 from alerts.lifecycle import Cond, Series, State, step
+from alerts.logthrottle import LogThrottle, exc_kind
 from alerts.messages import texts
 from alerts.model import Alert, AlertState, Evidence, fingerprint
-from alerts.reader import KpiReader, resolve
+from alerts.reader import BatchReader, KpiReader, resolve
+from alerts.roomreading import needs_of, readings_of
 from alerts.rules import Rule, RulePack
 from alerts.state import InMemorySeriesStore, SeriesStore
 from alerts.targets import Targets
@@ -47,25 +50,47 @@ class EvalResult:
     transitions: list[Transition]
 
 
+@dataclass
+class TickStats:
+    """What the last evaluation covered (for metrics, logs and the bench)."""
+
+    live: int = 0
+    evaluated: int = 0
+    skipped: int = 0  # live rooms left for the next tick when the time budget ran out
+    failed: int = 0  # rooms whose read failed (their series are left as they were)
+    seconds: float = 0.0
+
+
 class Evaluator:
-    """Shared by the live worker and `roompulse backtest`: the same code over any KpiReader."""
+    """Shared by the live worker and `roompulse backtest`: the same code over any KpiReader.
+
+    Bounded: at most `concurrency` rooms are read at once (each read holds one Redis
+    connection, so the pool is never exhausted), and rooms stop being started once `budget_s`
+    has passed; the rooms left are skipped, counted, and come first in the next evaluation
+    (round-robin), most recently active first. A skipped room's series keep their state.
+    """
 
     def __init__(self, rules: RulePack | Callable[[], RulePack],
                  targets: Targets | Callable[[], Targets], store: SeriesStore | None = None, *,
-                 max_gap_ms: int = 30_000, registry: CollectorRegistry | None = None) -> None:
+                 max_gap_ms: int = 30_000, registry: CollectorRegistry | None = None,
+                 concurrency: int = 4, budget_s: float | None = None,
+                 batch: BatchReader | None = None, chunk: int = 16) -> None:
         self._rules = rules if callable(rules) else (lambda: rules)
         self._targets = targets if callable(targets) else (lambda: targets)
         self.store = store or InMemorySeriesStore()
         self.max_gap_ms = max_gap_ms
+        self.concurrency = max(1, concurrency)
+        self.budget_s = budget_s
+        self.batch = batch
+        self.chunk = max(1, chunk)
         self.series: dict[str, Series] | None = None
+        self.last_tick = TickStats()
         self._known: dict[str, Rule] = {}  # rules seen before, to word the end of removed ones
-        self._duration = self._gauge = None
-        if registry is not None:
-            self._duration = Histogram("roompulse_alert_evaluation_seconds",
-                                       "Time one evaluation over all rooms takes",
-                                       registry=registry)
-            self._gauge = Gauge("roompulse_alert_series", "Alert series by lifecycle state",
-                                ["state"], registry=registry)
+        self._evaluated_at: dict[str, int] = {}  # room -> evaluation number it was last read in
+        self._n = 0
+        self.metrics = EvalMetrics(registry) if registry is not None else None
+        # A broken rule or Redis fails on every room every tick: one line a minute per kind.
+        self._throttle = LogThrottle()
 
     async def evaluate(self, reader: KpiReader, now_ms: int | None = None) -> EvalResult:
         started = time.perf_counter()
@@ -76,44 +101,118 @@ class Evaluator:
             return EvalResult(None, [], [])
         rules = {r.id: r for r in self._rules().rules if r.enabled}
         self._known.update(rules)
-        readings = await self._read(reader, rules, now)
-        result = await self._advance(rules, readings, now)
-        if self._duration is not None:
-            self._duration.observe(time.perf_counter() - started)
-            for st in (State.pending, State.firing):
-                self._gauge.labels(st.value).set(
-                    sum(1 for s in self.series.values() if s.state == st))
+        readings, untouched = await self._read(reader, rules, now, started)
+        result = await self._advance(rules, readings, now, untouched)
+        self.last_tick.seconds = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.observe(self.last_tick, self.series)
         return result
 
-    async def _read(self, reader: KpiReader, rules: dict[str, Rule], now: int
-                    ) -> dict[str, tuple[Rule, Series, Reading, float | None]]:
+    async def _read(self, reader: KpiReader, rules: dict[str, Rule], now: int, started: float
+                    ) -> tuple[dict[str, tuple[Rule, Series, Reading, float | None]],
+                               Callable[[Series], bool]]:
+        """Readings of the rooms evaluated, and which series to leave untouched."""
         targets = self._targets()
-        cache = SnapshotCache(reader)
         out: dict[str, tuple[Rule, Series, Reading, float | None]] = {}
+        rule_list = list(rules.values())
+        untouched: set[str] = set()  # rooms skipped or unreadable: their series stay as they are
+        failed_rules: set[tuple[str, str]] = set()
+        stats = self.last_tick = TickStats()
+        self._n += 1
+        live = [s for s in await resolve(reader.rooms())
+                if s.broadcast_end_ms is None or s.broadcast_end_ms > now]
+        # Round-robin: rooms read longest ago first; among them, the most recently active.
+        live.sort(key=lambda s: (self._evaluated_at.get(s.room_id, 0), -(s.last_event_ms or 0),
+                                 s.room_id))
+        stats.live = len(live)
+        deadline = None if self.budget_s is None else started + self.budget_s
+        next_room = 0
 
-        async def read_room(state) -> None:
-            rt = targets.resolve(state.room_id, state.brand_id, state.stage, state.phase, now)
-            moment = targets.moment(rt.stage, rt.phase, now, state.broadcast_start_ms)
-            for rule in rules.values():
+        def on_error(rule: Rule, room_id: str, exc: BaseException) -> None:
+            failed_rules.add((rule.id, room_id))
+            if self.metrics is not None:
+                self.metrics.errors.labels("rule").inc()
+            self._throttle.log(log, logging.ERROR, ("rule", rule.id, exc_kind(exc)),
+                         "rule %s failed on room %s: %s: %s", rule.id, room_id,
+                         exc_kind(exc), exc, exc_info=True)
+
+        def room_failed(room_id: str, exc: BaseException) -> None:
+            untouched.add(room_id)
+            stats.failed += 1
+            if self.metrics is not None:
+                self.metrics.errors.labels("room").inc()
+            self._throttle.log(log, logging.ERROR, ("room-read", exc_kind(exc)),
+                         "reading room %s failed: %s: %s", room_id, exc_kind(exc), exc)
+
+        async def read_chunk(chunk: list) -> None:
+            moments = []
+            for state in chunk:
+                rt = targets.resolve(state.room_id, state.brand_id, state.stage, state.phase,
+                                     now)
+                moments.append((rt, targets.moment(rt.stage, rt.phase, now,
+                                                   state.broadcast_start_ms)))
+            batched: list = [None] * len(chunk)
+            if self.batch is not None:
+                needs = [await needs_of(rule_list, st, rt, m)
+                         for st, (rt, m) in zip(chunk, moments, strict=True)]
                 try:
-                    readings = await read_rule(rule, state, rt, moment, cache)
-                except Exception:  # one bad rule or room must not stop the others
-                    log.exception("rule %s failed on room %s", rule.id, state.room_id)
+                    batched = await self.batch.read_many(
+                        [(st.room_id, n) for st, n in zip(chunk, needs, strict=True)])
+                except Exception as exc:  # noqa: BLE001 - e.g. Redis down: keep series, go on
+                    for st in chunk:
+                        room_failed(st.room_id, exc)
+                    return
+            for state, (rt, moment), got in zip(chunk, moments, batched, strict=True):
+                if got is not None and got[0] is None:
+                    self._evaluated_at[state.room_id] = self._n  # gone since the listing
+                    stats.evaluated += 1
                     continue
-                for rd in readings:
+                try:
+                    pairs, _ = await readings_of(rule_list, state, rt, moment, reader,
+                                                 got[1] if got is not None else None,
+                                                 on_error)
+                except Exception as exc:  # noqa: BLE001 - a failed plain read: as above
+                    room_failed(state.room_id, exc)
+                    continue
+                self._evaluated_at[state.room_id] = self._n
+                stats.evaluated += 1
+                for rule, rd in pairs:
                     fp = fingerprint(rule.id, state.room_id, rd.labels)
                     base = Series(fingerprint=fp, rule=rule.id, room_id=state.room_id,
                                   labels=rd.labels)
                     out[fp] = (rule, base, rd, moment.minutes_since_start)
 
-        # Rooms are read concurrently: each read is a Redis round trip, so latency, not CPU,
-        # bounds an evaluation over many rooms.
-        live = [s for s in await resolve(reader.rooms())
-                if s.broadcast_end_ms is None or s.broadcast_end_ms > now]
-        await asyncio.gather(*(read_room(s) for s in live))
-        return out
+        chunk_size = self.chunk if self.batch is not None else 1
 
-    async def _advance(self, rules: dict[str, Rule], readings: dict, now: int) -> EvalResult:
+        async def worker() -> None:
+            nonlocal next_room
+            while next_room < len(live):
+                if deadline is not None and time.perf_counter() >= deadline:
+                    return
+                chunk = live[next_room:next_room + chunk_size]
+                next_room += len(chunk)
+                await read_chunk(chunk)
+                await asyncio.sleep(0)  # health checks and the API never wait behind a tick
+
+        # Rooms are read `chunk` at a time (a batch reader shares its round trips between them)
+        # and at most `concurrency` chunks at once: each holds one Redis connection, so the
+        # shared pool is never exhausted, and latency overlaps with the other chunks' CPU.
+        workers = min(self.concurrency, -(-len(live) // chunk_size))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        for state in live[next_room:]:
+            untouched.add(state.room_id)
+        stats.skipped = len(live) - next_room
+        live_ids = {s.room_id for s in live}
+        for room in [r for r in self._evaluated_at if r not in live_ids]:
+            del self._evaluated_at[room]  # bounded by the live rooms
+
+        def keep(s: Series) -> bool:
+            return s.room_id in untouched or (s.rule, s.room_id) in failed_rules
+
+        return out, keep
+
+    async def _advance(self, rules: dict[str, Rule], readings: dict, now: int,
+                       untouched: Callable[[Series], bool]) -> EvalResult:
         assert self.series is not None
         alerts: list[Alert] = []
         transitions: list[Transition] = []
@@ -129,6 +228,8 @@ class Evaluator:
                            "source": reading.source}
                 prev = prev.model_copy(update={"context": context})
                 cond = reading.cond
+            elif prev.rule in rules and untouched(prev):
+                continue  # not read this time (budget, failure): no evidence either way
             else:
                 cond = Cond.clear
                 rule = rules.get(prev.rule)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from schemas.kpis import ProductSnapshot, RoomSnapshot, RoomState, SourceSnapshot
 
@@ -37,6 +37,31 @@ class KpiReader(Protocol):
     ) -> MaybeAwaitable[list[SourceSnapshot]]: ...
 
     def stream_clock_ms(self) -> MaybeAwaitable[int | None]: ...
+
+
+class ReadNeed(NamedTuple):
+    """What one window read is for: these KPIs (None = every KPI) and, for per-product reads,
+    these products (None = the store's top N)."""
+
+    kpis: frozenset[str] | None = None
+    products: frozenset[str] | None = None
+
+
+ReadRequest = tuple[str, str, int]  # (per: room | product | source, window, now_ms)
+
+
+@runtime_checkable
+class BatchReader(Protocol):
+    """Optional: every window several rooms need, in a few round trips in all
+    (streams.kpi.roomread.RoomWindowReader).
+
+    Per room, in order: its state (None = the room is gone) and, per request, rows with the
+    attributes of what the KpiReader method of that level returns (`kpis`, `product_id`,
+    `product_name`, `source`), holding at least the KPIs the request names.
+    """
+
+    async def read_many(self, rooms: list[tuple[str, dict[ReadRequest, ReadNeed]]]
+                        ) -> list[tuple[RoomState | None, dict[ReadRequest, Any]]]: ...
 
 
 async def resolve(value: Any) -> Any:

@@ -9,6 +9,7 @@ from itertools import groupby
 
 from prometheus_client import Counter
 
+from alerts.logthrottle import LogThrottle, exc_kind
 from alerts.pipeline.config import Receiver
 from alerts.pipeline.notification import Notification
 from alerts.sinks.base import Sink, SinkError
@@ -27,6 +28,8 @@ class FanoutStage:
         self.sinks = sinks
         self.attempts, self.backoff_ms, self.sleep = attempts, backoff_ms, sleep
         self.counter = counter
+        # A dead sink fails every tick: one line per sink and kind a minute, with a count.
+        self._throttle = LogThrottle()
 
     def _count(self, sink: str, outcome: str) -> None:
         if self.counter is not None:
@@ -36,7 +39,8 @@ class FanoutStage:
         """True when done with the batch (sent, or failed for good); False: try again later."""
         sink = self.sinks.get(name)
         if sink is None:
-            log.error("no sink named %r is configured", name)
+            self._throttle.error(log, ("fanout-missing", name),
+                                 "no sink named %r is configured", name)
             self._count(name, "missing")
             return True
         for attempt in range(1, self.attempts + 1):
@@ -48,12 +52,17 @@ class FanoutStage:
                 return True
             except SinkError as exc:
                 if not exc.retryable:
-                    log.error("sink %s refused %d alert(s) for good: %s", name, len(batch), exc)
+                    self._throttle.error(log, ("fanout-refused", name),
+                                         "sink %s refused %d alert(s) for good: %s",
+                                         name, len(batch), exc)
                     self._count(name, "failed")
                     return True
-                log.warning("sink %s failed (attempt %d/%d): %s", name, attempt, self.attempts, exc)
-            except Exception:  # a sink bug must not stop the other sinks
-                log.exception("sink %s raised", name)
+                self._throttle.warning(log, ("fanout-retry", name),
+                                       "sink %s failed (attempt %d/%d): %s",
+                                       name, attempt, self.attempts, exc)
+            except Exception as exc:  # noqa: BLE001 - a sink bug must not stop the other sinks
+                self._throttle.exception(log, ("fanout-raised", name, exc_kind(exc)),
+                                         "sink %s raised", name)
                 self._count(name, "failed")
                 return True
             if attempt < self.attempts:

@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from alerts.evaluator import Evaluator
+from alerts.logthrottle import THROTTLE, exc_kind
 from alerts.pipeline import PipelineConfig, build_pipeline
 from alerts.pipeline.config import DEFAULT_CONFIG
 from alerts.reader import KpiReader
@@ -24,6 +25,8 @@ from streams.alerting.redis_state import (
     RedisSilenceStore,
 )
 from streams.alerting.runtime import AlertRuntime
+from streams.kpi.roomread import RoomWindowReader
+from streams.kpi.store_base import KpiStoreBase
 from streams.settings import TopicSettings
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,9 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
                   targets_path: str | None = None, rules_path: str | None = None,
                   sinks: Mapping[str, Sink] | None = None,
                   pipeline_config: PipelineConfig = DEFAULT_CONFIG,
-                  key_prefix: str = "rp:alerts", max_gap_ms: int = 30_000) -> AlertRuntime:
+                  key_prefix: str = "rp:alerts", max_gap_ms: int = 30_000,
+                  budget_s: float | None = None, concurrency: int = 4, batch_rooms: int = 16,
+                  read_cache: dict | None = None) -> AlertRuntime:
     """Everything but the timer: used by `install` and by tests against a real Redis."""
     topics = topics or TopicSettings()
     config = AlertConfig(targets_path, rules_path, registry=registry)
@@ -55,8 +60,13 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
     all_sinks: dict[str, Sink] = {"topic": TopicSink(send, topics.alerts),
                                   "prometheus": PrometheusSink(registry)}
     all_sinks.update(sinks or {})
+    # A KPI store (streams.kpi) is read through the batched, caching window reader; any other
+    # KpiReader window by window.
+    batch = RoomWindowReader(store, **(read_cache or {})) \
+        if isinstance(store, KpiStoreBase) else None
     evaluator = Evaluator(config.rules, config.targets, RedisSeriesStore(redis, key_prefix),
-                          max_gap_ms=max_gap_ms, registry=registry)
+                          max_gap_ms=max_gap_ms, registry=registry, budget_s=budget_s,
+                          concurrency=concurrency, chunk=batch_rooms, batch=batch)
     pipeline = build_pipeline(all_sinks, pipeline_config, silences=silences,
                               log_store=RedisNotificationLog(redis, key_prefix),
                               registry=registry)
@@ -74,8 +84,8 @@ def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegist
     async def evaluate_alerts() -> None:
         try:
             await rt.tick()
-        except Exception:  # Redis blips etc.: log and try again next second, never kill the worker
-            log.exception("alert evaluation failed")
+        except Exception as exc:  # noqa: BLE001 - Redis blips etc.: try again next second
+            THROTTLE.exception(log, ("alert-tick", exc_kind(exc)), "alert evaluation failed")
 
     @app.task
     async def reload_on_sighup() -> None:

@@ -16,9 +16,29 @@ class AlertSettings(BaseSettings):
     max_gap_s: float = Field(30.0, gt=0, description="stream-time gap between evaluations after "
                              "which pending time restarts (downtime); raise it for fast clocks")
     key_prefix: str = Field("rp:alerts", min_length=1, description="Redis keys of alert state")
+    budget_s: float | None = Field(None, gt=0, description=(
+        "time one evaluation may spend reading rooms; the rooms left are skipped (counted) and "
+        "come first next time; unset = 0.8 x interval_s"))
+    concurrency: int = Field(4, ge=1, le=64, description=(
+        "batches of rooms read at once; each holds one Redis connection, so keep it well "
+        "below the Redis pool size (100)"))
+    batch_rooms: int = Field(16, ge=1, le=1000, description=(
+        "rooms read together in one set of pipelined round trips"))
+    settle_s: float = Field(15.0, ge=0, description=(
+        "buckets older than a room's newest event minus this are cached between evaluations"))
+    refresh_s: float = Field(60.0, gt=0, description=(
+        "a room's cached sums are read again this often (jittered): late data older than "
+        "settle_s reaches alerts within this time"))
+    cache_rooms: int = Field(10_000, ge=1, description=(
+        "rooms whose window sums the evaluator caches (least recently read dropped first)"))
 
     def install_kwargs(self) -> dict:
         """Keyword arguments for `streams.alerting.install.install`."""
         return {"targets_path": self.targets, "rules_path": self.rules,
                 "interval": self.interval_s, "key_prefix": self.key_prefix,
-                "max_gap_ms": int(self.max_gap_s * 1000)}
+                "max_gap_ms": int(self.max_gap_s * 1000),
+                "budget_s": self.budget_s or 0.8 * self.interval_s,
+                "concurrency": self.concurrency, "batch_rooms": self.batch_rooms,
+                "read_cache": {"settle_ms": int(self.settle_s * 1000),
+                               "refresh_ms": int(self.refresh_s * 1000),
+                               "max_rooms": self.cache_rooms}}

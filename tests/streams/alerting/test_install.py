@@ -43,9 +43,15 @@ def test_settings_from_the_environment(monkeypatch, tmp_path):
 
     monkeypatch.setenv("ROOMPULSE_ALERTS_TARGETS", str(tmp_path / "t.yaml"))
     monkeypatch.setenv("ROOMPULSE_ALERTS_INTERVAL_S", "2")
+    monkeypatch.setenv("ROOMPULSE_ALERTS_CONCURRENCY", "3")
     kw = AlertSettings().install_kwargs()
     assert kw == {"targets_path": str(tmp_path / "t.yaml"), "rules_path": None, "interval": 2.0,
-                  "key_prefix": "rp:alerts", "max_gap_ms": 30_000}
+                  "key_prefix": "rp:alerts", "max_gap_ms": 30_000,
+                  "budget_s": 1.6,  # 0.8 x the interval unless set
+                  "concurrency": 3, "batch_rooms": 16,
+                  "read_cache": {"settle_ms": 15_000, "refresh_ms": 60_000, "max_rooms": 10_000}}
+    monkeypatch.setenv("ROOMPULSE_ALERTS_BUDGET_S", "0.5")
+    assert AlertSettings().install_kwargs()["budget_s"] == 0.5
 
 
 async def test_a_resolution_lost_to_a_failed_delivery_is_sent_next_tick():

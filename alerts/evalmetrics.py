@@ -1,0 +1,50 @@
+"""Metrics of the alert evaluation: tick time, rooms evaluated and skipped, overruns, errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from alerts.lifecycle import Series, State
+
+if TYPE_CHECKING:
+    from alerts.evaluator import TickStats
+
+
+class EvalMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.duration = Histogram("roompulse_alert_evaluation_seconds",
+                                  "Time one evaluation tick takes (reads, lifecycle, state save)",
+                                  registry=registry)
+        self.series = Gauge("roompulse_alert_series", "Alert series by lifecycle state",
+                            ["state"], registry=registry)
+        self.tick_rooms = Gauge("roompulse_alert_tick_rooms",
+                                "Rooms in the last evaluation: live (to cover), evaluated, "
+                                "skipped (left for the next one: budget) and failed (read "
+                                "failed, series kept)", ["outcome"], registry=registry)
+        self.evaluated_total = Counter("roompulse_alert_rooms_evaluated_total",
+                                       "Room evaluations done", registry=registry)
+        self.skipped_total = Counter("roompulse_alert_rooms_skipped_total",
+                                     "Room evaluations skipped because the time budget ran out",
+                                     registry=registry)
+        self.overruns = Counter("roompulse_alert_evaluation_overruns_total",
+                                "Evaluations that ran out of their time budget before every "
+                                "live room was read", registry=registry)
+        self.errors = Counter("roompulse_alert_evaluation_errors_total",
+                              "Failed reads: kind=room (the room's read failed, its series kept) "
+                              "or rule (one rule failed on one room)", ["kind"],
+                              registry=registry)
+        for kind in ("room", "rule"):
+            self.errors.labels(kind)
+
+    def observe(self, tick: TickStats, series: dict[str, Series]) -> None:
+        self.duration.observe(tick.seconds)
+        for outcome in ("live", "evaluated", "skipped", "failed"):
+            self.tick_rooms.labels(outcome).set(getattr(tick, outcome))
+        self.evaluated_total.inc(tick.evaluated)
+        if tick.skipped:
+            self.skipped_total.inc(tick.skipped)
+            self.overruns.inc()
+        for st in (State.pending, State.firing):
+            self.series.labels(st.value).set(sum(1 for s in series.values() if s.state == st))

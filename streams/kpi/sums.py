@@ -1,0 +1,80 @@
+"""Bucket counters split by level (room, per source, per product), and how sums combine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Sums:
+    room: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    products: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.room or self.sources or self.products)
+
+
+def parse_bucket(h: dict) -> Sums:
+    """One bucket hash (`code`, `s:<source>:<code>`, `p:<product>:<code>`) as Sums; names and
+    values may be str or (as redis-py returns them) bytes."""
+    out = Sums()
+    for name, raw in h.items():
+        if type(name) is bytes:
+            name = name.decode()
+        value = int(raw)
+        if name.startswith("p:"):
+            pid, _, code = name[2:].rpartition(":")
+            out.products.setdefault(pid, {})[code] = value
+        elif name.startswith("s:"):
+            src, _, code = name[2:].rpartition(":")
+            out.sources.setdefault(src, {})[code] = value
+        else:
+            out.room[name] = value
+    return out
+
+
+def _add_flat(dst: dict[str, int], src: dict[str, int], sign: int) -> None:
+    for k, v in src.items():
+        n = dst.get(k, 0) + sign * v
+        if n:
+            dst[k] = n
+        else:
+            dst.pop(k, None)
+
+
+def _add_nested(dst: dict[str, dict[str, int]], src: dict[str, dict[str, int]],
+                sign: int) -> None:
+    for member, counters in src.items():
+        d = dst.get(member)
+        if d is None:
+            d = dst[member] = {}
+        _add_flat(d, counters, sign)
+        if not d:  # a member whose counters all left the window is no longer in it
+            del dst[member]
+
+
+def add_sums(dst: Sums, src: Sums, sign: int = 1) -> None:
+    """dst += sign * src, in place; fields that reach 0 are dropped (absent = 0)."""
+    _add_flat(dst.room, src.room, sign)
+    _add_nested(dst.sources, src.sources, sign)
+    _add_nested(dst.products, src.products, sign)
+
+
+def merged(base: Sums, extra: list[Sums]) -> Sums:
+    """base + every extra, as a new Sums; base is not touched, and what the extras do not
+    touch (most products, in a second) is shared with it, not copied."""
+    if not extra:
+        return base
+    out = Sums(dict(base.room), dict(base.sources), dict(base.products))
+    copied: set[tuple[str, str]] = set()
+    for e in extra:
+        _add_flat(out.room, e.room, 1)
+        for level, src, dst in (("s", e.sources, out.sources), ("p", e.products, out.products)):
+            for member, counters in src.items():
+                if (level, member) not in copied:
+                    copied.add((level, member))
+                    dst[member] = dict(dst.get(member) or {})
+                _add_flat(dst[member], counters, 1)
+    return out

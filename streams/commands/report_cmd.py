@@ -10,6 +10,8 @@ from pathlib import Path
 from alerts.rules import RulePack
 from alerts.targets import Targets
 from alerts.yamlfile import ConfigError
+from streams.history.db import HistoryError
+from streams.history.lookup import data_from_history, open_store, save_data
 from streams.report.make import (
     FORMATS,
     ReportError,
@@ -38,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "targets file, if any)")
     p.add_argument("--no-alerts", action="store_true",
                    help="a recording: skip replaying it through the rules")
+    p.add_argument("--save", action="store_true",
+                   help="a recording: also write the broadcast into history")
     p.set_defaults(func=run)
 
 
@@ -46,11 +50,23 @@ def _data(args: argparse.Namespace, targets: Targets) -> dict:
         if not args.room:
             raise ReportError("--from-recording needs --room")
         rules = RulePack.load(args.rules) if not args.no_alerts else None
-        return asyncio.run(data_from_recording(args.from_recording, args.room, rules=rules,
+        data = asyncio.run(data_from_recording(args.from_recording, args.room, rules=rules,
                                                targets=targets, alerts=not args.no_alerts))
-    from streams.history.lookup import data_from_history
-
+        if args.save:
+            _save(data)
+        return data
     return data_from_history(broadcast=args.broadcast, room=args.room, date=args.date)
+
+
+def _save(data: dict) -> None:
+    store = open_store()
+    try:
+        bid = save_data(store, data)
+    except HistoryError as exc:
+        raise ReportError(str(exc)) from None
+    finally:
+        store.close()
+    print(f"roompulse report: saved {bid} to history ({store.db.where})", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

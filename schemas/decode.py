@@ -122,7 +122,8 @@ def decode(data: bytes | None, *, now_ms: int | None = None) -> BaseEvent | Dead
             return DeadLetter(DeadLetterReason.unknown_type, f"unknown event type {shown}")
         ctx = {"now_ms": now_ms if now_ms is not None else int(time.time() * 1000)}
         try:
-            return EVENT_ADAPTER.validate_python(obj, context=ctx)
+            event: BaseEvent = EVENT_ADAPTER.validate_python(obj, context=ctx)
+            return event
         except ValidationError as exc:
             return classify_validation_error(exc)
     except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as exc:

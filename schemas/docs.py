@@ -72,7 +72,7 @@ def _type_of(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     if "anyOf" in prop:
         kinds = [_type_of(p, defs) for p in prop["anyOf"] if p.get("type") != "null"]
         return " or ".join(kinds)
-    return prop.get("type", "any")
+    return str(prop.get("type", "any"))
 
 
 def _limits(prop: dict[str, Any]) -> str:

@@ -121,7 +121,7 @@ class BaseEvent(BaseModel):
     user_id: Id | None = None
     platform: Platform = Platform.other
     brand_id: Id | None = None
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1  # SCHEMA_VERSION
 
     @field_validator("ts")
     @classmethod
@@ -290,9 +290,9 @@ def _fields_only(model: dict[str, Any]) -> core_schema.TypedDictSchema:
 
 
 def _field_dicts(adapter: TypeAdapter[list[Any]]) -> SchemaValidator:
-    union = dict(adapter.core_schema["items_schema"])  # type: ignore[index]
+    union = dict(adapter.core_schema["items_schema"])
     union["choices"] = {tag: _fields_only(m) for tag, m in union["choices"].items()}
-    return SchemaValidator(core_schema.list_schema(union))  # type: ignore[arg-type]
+    return SchemaValidator(core_schema.list_schema(union))
 
 
 # EVENT_LIST_ADAPTER's validation without building model instances, for the KPI worker's hot

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 NOW_MS = 1_795_305_600_000  # 2026-11-22T00:00:00Z
 _BASE = {"room_id": "room-1", "ts": NOW_MS - 5_000, "platform": "douyin", "schema_version": 1}
 
 
-def _ex(etype: str, n: int, **fields) -> dict:
+def _ex(etype: str, n: int, **fields: Any) -> dict[str, Any]:
     user = {"user_id": f"u-{n:04d}"} if etype not in _CONTROL else {}
     return {"type": etype, "event_id": f"evt-{etype}-{n}", **_BASE, **user, **fields}
 
@@ -14,7 +16,7 @@ def _ex(etype: str, n: int, **fields) -> dict:
 _CONTROL = {"broadcast_start", "broadcast_end", "stage_change", "phase_change", "product_pinned",
             "ad_spend", "stock_update"}
 
-EXAMPLES: dict[str, dict] = {
+EXAMPLES: dict[str, dict[str, Any]] = {
     "room_exposure": _ex("room_exposure", 1, source="recommend"),
     "enter": _ex("enter", 2, source="ads", region="Guangdong"),
     "leave": _ex("leave", 3, watch_ms=312_000),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 from pathlib import Path
 
 from schemas.events import EVENT_TYPES, MAX_COMMENT_BYTES, MAX_MESSAGE_BYTES
 
 
-def schema_for(event_type: str) -> dict:
+def schema_for(event_type: str) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one event type."""
     model = EVENT_TYPES[event_type]
     schema = model.model_json_schema(mode="validation")

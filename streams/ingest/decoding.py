@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import ValidationError
@@ -63,10 +63,13 @@ def _decode_one(value: bytes | None, now_ms: int) -> Decoded:
 
 def _parse_all(values: list[bytes | None]) -> list[Any] | None:
     """All values parsed, or None when any one needs the careful per-message path."""
-    if set(map(type, values)) != {bytes} or max(map(len, values)) > MAX_MESSAGE_BYTES:
-        return None  # empty, a tombstone (None), not bytes, or too large
+    if set(map(type, values)) != {bytes}:
+        return None  # empty, a tombstone (None) or not bytes
+    raw = cast("list[bytes]", values)
+    if max(map(len, raw)) > MAX_MESSAGE_BYTES:
+        return None  # too large
     try:
-        objs = list(map(orjson.loads, values))
+        objs = list(map(orjson.loads, raw))
     except ValueError:  # orjson.JSONDecodeError
         return None
     return objs if set(map(type, objs)) == {dict} else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 
 class RecentIds:
     """The event_ids of the last `size` messages of ONE partition.
@@ -50,9 +52,10 @@ class RecentIds:
         size = self.size
         n = len(event_ids)
         # The common case, all in C: no id seen before, none twice, none invalid.
-        if list(map(get, event_ids)).count(None) == n and len(set(event_ids)) == n \
-                and None not in event_ids:
-            last.update(zip(event_ids, range(pos, pos + n)))
+        ids = cast("list[str]", event_ids)
+        if None not in event_ids and list(map(get, ids)).count(None) == n \
+                and len(set(ids)) == n:
+            last.update(zip(ids, range(pos, pos + n), strict=True))
             self._pos = pos + n
             if len(last) > 2 * size:
                 self._trim()

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from operator import itemgetter
 from statistics import median_low
-from typing import Any
+from typing import Any, cast
 
 from schemas.decode import DeadLetter, DeadLetterReason
 from streams.ingest.decoding import decode_batch
@@ -196,4 +196,4 @@ def rewarm(state: IngestState, key: TP, records: list, policy: TimePolicy, now_m
     scratch = Prepared(Delta(), [], {}, {})
     evs = decode_batch([r.value for r in records], now_ms)
     keep, _ = _decide(key, records, evs, state, policy, now_ms, scratch)
-    state.watermarks.advance(key, [evs[i]["ts"] for i in keep])
+    state.watermarks.advance(key, [cast("dict[str, Any]", evs[i])["ts"] for i in keep])

@@ -72,7 +72,7 @@ _INTERACTIONS = {"like": _LIKE, "comment": _COMMENT, "share": "sh", "follow": "f
 _SIMPLE = {_LEAVE: "lv", _PRIVATE: "pdj", "sh": "sh", "fl": "fl"}
 
 
-def _expand(counted: Counter, c: dict[tuple[str, int, str], int]) -> None:
+def _expand(counted: Counter[tuple[Any, ...]], c: dict[tuple[str, int, str], int]) -> None:
     """Add the hash fields of each distinct composite key, times its count, to `c`."""
     for (room, bucket, kind, detail), n in counted.items():
         if kind == _EXPOSURE:
@@ -113,7 +113,7 @@ class BatchFolder:
         self._bucket_ms = settings.bucket_ms
         self._negative = NegativeClassifier.from_settings(settings).is_negative
         self._delta = Delta()
-        self._keys: list[tuple] = []
+        self._keys: list[tuple[Any, ...]] = []
 
     def fresh(self) -> BatchFolder:
         """An empty folder with the same settings and product mapping."""

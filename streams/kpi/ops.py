@@ -68,8 +68,8 @@ def build_ops(
     for (room, bucket, _), _n in delta.counters.items():
         fine_keys.setdefault(room, {}).setdefault(bucket, [])
     for room, buckets in fine_keys.items():
-        for bucket, names in buckets.items():
-            names.append(keys.bucket(room, K.FINE, bucket))
+        for bucket, in_bucket in buckets.items():
+            in_bucket.append(keys.bucket(room, K.FINE, bucket))
     for (room, bucket, kind) in delta.members:
         fine_keys.setdefault(room, {}).setdefault(bucket, []).append(
             keys.hll(room, K.FINE, bucket, kind))
@@ -128,7 +128,7 @@ def build_ops(
         "hist_ms": settings.buyer_history_ms, "hist_ttl": settings.buyer_history_ms // 1000,
         "buy_pre": keys.buyers_prefix, "fttl": fttl, "cttl": cttl,
         "st": states,
-        "fe": [[keys.state(room), [[str(b), *names] for b, names in sorted(buckets.items())]]
+        "fe": [[keys.state(room), [[str(b), *in_b] for b, in_b in sorted(buckets.items())]]
                for room, buckets in sorted(fine_keys.items())],
         "cms": cms, "bms": settings.bucket_ms,
         "edges": [e * 1000 for e in settings.anchored_edges_s],

@@ -81,7 +81,8 @@ class KpiStoreBase(ABC):
 
     # -- primitives a backend provides ------------------------------------------------------
     @abstractmethod
-    async def _apply_ops(self, ops: dict[str, Any]) -> bool: ...
+    async def _apply_ops(self, ops: dict[str, Any]) -> Any:
+        """Run the apply script on `ops`; its raw reply (see ApplyResult.parse)."""
 
     @abstractmethod
     async def _hgetall_many(self, keys: list[str]) -> list[dict[str, str]]: ...
@@ -148,7 +149,8 @@ class KpiStoreBase(ABC):
         (h,) = await self._hgetall_many([self.keys.state(room_id)])
         return parse_state(room_id, h) if h else None
 
-    async def _context(self, room_id: str, window: str, now_ms: int | None):
+    async def _context(self, room_id: str, window: str, now_ms: int | None
+                       ) -> tuple[RoomState | None, int | None, int, WindowPlan, WindowInfo]:
         state_h, clock_h = await self._hgetall_many([self.keys.state(room_id), self.keys.clock])
         state = parse_state(room_id, state_h) if state_h else None
         first_ms = _int(state_h.get("first_ms"))
@@ -191,7 +193,8 @@ class KpiStoreBase(ABC):
     def _bucket_keys(self, room_id: str, plan: WindowPlan) -> list[tuple[str, int]]:
         return [(K.FINE, b) for b in plan.fine] + [(K.COARSE, b) for b in plan.coarse]
 
-    async def _sum(self, room_id: str, plan: WindowPlan):
+    async def _sum(self, room_id: str, plan: WindowPlan
+                   ) -> tuple[dict[str, int], list[tuple[tuple[str, int], dict[str, str]]]]:
         """Summed fields over the plan's buckets, and the buckets that hold anything."""
         buckets = self._bucket_keys(room_id, plan)
         hashes = await self._hgetall_many([self.keys.bucket(room_id, r, b) for r, b in buckets])
@@ -235,7 +238,7 @@ class KpiStoreBase(ABC):
         summed, present = await self._sum(room_id, plan)
         products = split_fields(summed).products
 
-        def rank(pid: str) -> tuple:
+        def rank(pid: str) -> tuple[int, int, int, str]:
             c = products[pid]
             return (-(c.get("gp", 0) - c.get("gr", 0)), -c.get("clk", 0), -c.get("exp", 0), pid)
 

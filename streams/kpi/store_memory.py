@@ -16,7 +16,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         coro.send(None)
     except StopIteration as stop:
-        return stop.value
+        result: T = stop.value
+        return result
     coro.close()
     raise RuntimeError("coroutine awaited something; use asyncio.run")
 
@@ -56,7 +57,7 @@ class InMemoryKpiStore(KpiStoreBase):
         ranked = sorted(z, key=lambda m: (-z[m], m))
         return ranked if limit is None else ranked[:limit]
 
-    async def _apply_ops(self, p: dict[str, Any]) -> list:  # noqa: C901 - mirrors the script
+    async def _apply_ops(self, p: dict[str, Any]) -> list[Any]:  # noqa: C901 - mirrors the script
         okey, ofl = p["off"]
         stored = self.hashes.get(okey, {})
         replays = fresh = 0
@@ -154,7 +155,8 @@ class InMemoryKpiStore(KpiStoreBase):
 
     def _check_types(self, p: dict[str, Any]) -> str:
         """The script's type check: a key of another kind refuses the batch before any write."""
-        kinds = {"hash": self.hashes, "set": self.sets, "zset": self.zsets}
+        kinds: dict[str, dict[str, Any]] = {"hash": self.hashes, "set": self.sets,
+                                            "zset": self.zsets}
         wanted = [(p["off"][0], "hash"), (p["clk"][0], "hash"), (p["rooms"][0], "zset")]
         wanted += [(s[0], "hash") for s in p["st"]] + [(n[0], "hash") for n in p["pn"]]
         wanted += [(h[0], "hash") for h in p["h"]] + [(h[0], "set") for h in p["p"]]

@@ -108,7 +108,7 @@ class RepeatThrottle(logging.Filter):
         held = self._held.pop(key, 0)
         if held:
             record.msg = f"{record.getMessage()} [{held} more like this in the last " \
-                         f"{now - last:.0f}s not logged]"
+                         f"{now - (last if last is not None else now):.0f}s not logged]"
             record.args = None
         return True
 

@@ -198,6 +198,7 @@ class DeadLetterSink:
     async def stop(self) -> None:
         if self._started:
             self._started = False
+            assert self._producer is not None
             await self._producer.stop()
 
     async def send(self, rejected: list[Rejected]) -> None:
@@ -223,6 +224,7 @@ class DeadLetterSink:
 
     async def _enqueue(self, r: Rejected, now_ms: int) -> asyncio.Future | None:
         """Hand one record to the producer; a refusal retrying cannot fix goes minimal."""
+        assert self._producer is not None  # started by send()
         try:
             value = encode_dead_letter(r, now_ms, self.max_bytes)
             return await self._producer.send(self.topic, value, key=record_key(r))
@@ -234,6 +236,7 @@ class DeadLetterSink:
 
     async def _send_minimal(self, r: Rejected, now_ms: int, error: BaseException) -> None:
         kind = error_kind(error)
+        assert self._producer is not None
         try:
             fut = await self._producer.send(self.topic, encode_minimal(r, now_ms, error))
             await fut

@@ -296,6 +296,7 @@ class KpiEngine:
             # Not seek_to_beginning(): it resets lazily and can rewind a partition whose first
             # records were already fetched. The log start is asked for explicitly, so records
             # fetched before a re-seek (after a state loss) cannot pass as the start.
+            assert self.consumer is not None  # assignments only happen to a started consumer
             self.consumer.seek(tp, self.positions.resume(
                 key, stored.get(key), earliest.get(tp), self.worker.dedup_size))
         log.info("assigned %d partitions (%d resumed from Redis offsets)",
@@ -337,7 +338,7 @@ class KpiEngine:
         owned = self.consumer.assignment() if self.consumer is not None else set()
         pending = {tp: o for tp, o in self._pending_commit.items() if tp in owned}
         self._pending_commit.clear()
-        if not pending:
+        if not pending or self.consumer is None:
             return
         try:
             await self.consumer.commit(pending)

@@ -187,7 +187,9 @@ class Evaluator:
         async def worker() -> None:
             nonlocal next_room
             while next_room < len(live):
-                if deadline is not None and time.perf_counter() >= deadline:
+                # past the budget, stop; but always read one batch, or a listing that alone
+                # outlasts the budget would starve every room
+                if deadline is not None and next_room and time.perf_counter() >= deadline:
                     return
                 chunk = live[next_room:next_room + chunk_size]
                 next_room += len(chunk)
@@ -229,7 +231,10 @@ class Evaluator:
                 prev = prev.model_copy(update={"context": context})
                 cond = reading.cond
             elif prev.rule in rules and untouched(prev):
-                continue  # not read this time (budget, failure): no evidence either way
+                # not read this time (budget, failure): no evidence either way; still firing
+                if prev.state == State.firing:
+                    alerts.append(build_alert(rules[prev.rule], prev))
+                continue
             else:
                 cond = Cond.clear
                 rule = rules.get(prev.rule)

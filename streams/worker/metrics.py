@@ -81,48 +81,111 @@ class WorkerMetrics:
 
 class KpiCollector(Collector):
     """Room and top-N product KPIs as gauges. `refresh()` (async, before a scrape) fills the
-    cache that the synchronous `collect()` reads, so a scrape never blocks the event loop."""
+    cache that the synchronous `collect()` reads, so a scrape never blocks the event loop.
 
-    def __init__(self, store, windows: Iterable[str], top_n: int) -> None:
+    Bounded: at most `max_rooms` rooms (most recently active first) and `max_series` series,
+    read within `budget_s`; whatever is cut is counted in roompulse_metrics_truncated and
+    friends (see `limit`), never dropped silently. Reads go through a RoomWindowReader, so a
+    scrape costs about one pipelined read per 16 rooms.
+    """
+
+    def __init__(self, store, windows: Iterable[str], top_n: int, *, max_rooms: int = 200,
+                 max_series: int = 20_000, budget_s: float = 1.0) -> None:
         self.store = store
         self.windows = list(windows)
         self.top_n = top_n
+        self.max_rooms, self.max_series, self.budget_s = max_rooms, max_series, budget_s
+        self._reader = None
+        self._cut: TruncationMetrics | None = None
         self._rooms: list[tuple[str, str, str, float]] = []
         self._products: list[tuple[str, str, str, str, float]] = []
         self._sources: list[tuple[str, str, str, str, float]] = []
         self._info: list[tuple[list[str], float | None]] = []
 
+    def limit(self, *, max_rooms: int, max_series: int, budget_s: float,
+              registry: CollectorRegistry | None = None) -> None:
+        """Set the bounds; with a registry, export what each scrape had to cut."""
+        self.max_rooms, self.max_series, self.budget_s = max_rooms, max_series, budget_s
+        if registry is not None and self._cut is None:
+            self._cut = TruncationMetrics(registry)
+
+    def _window_reader(self):
+        if self._reader is None:
+            from streams.kpi.roomread import RoomWindowReader
+
+            self._reader = RoomWindowReader(self.store, max_rooms=max(1, self.max_rooms))
+        return self._reader
+
     async def refresh(self) -> None:
+        started = time.perf_counter()
+        try:
+            await self._refresh(started)
+        except Exception:
+            if self._cut is not None:
+                self._cut.errors.inc()
+                self._cut.stale.set(1)
+            raise
+        if self._cut is not None:
+            self._cut.stale.set(0)
+            self._cut.seconds.set(time.perf_counter() - started)
+
+    async def _refresh(self, started: float) -> None:
         rooms: list[tuple[str, str, str, float]] = []
         products: list[tuple[str, str, str, str, float]] = []
         sources: list[tuple[str, str, str, str, float]] = []
         info: list[tuple[list[str], float | None]] = []
-        for state in await self.store.rooms():
-            room = state.room_id
-            labels = [room, state.brand_id or "", state.platform or "", state.stage or "",
-                      state.phase or "", state.pinned_product_id or ""]
-            age = None
-            if state.last_seen_ms is not None:
-                age = max(0.0, time.time() - state.last_seen_ms / 1000)
-            info.append((labels, age))
-            for window in self.windows:
-                for src in await self.store.source_kpis(room, window):
-                    for name, kv in src.kpis.items():
-                        if kv.value is not None:
-                            sources.append((room, window, src.source, name, float(kv.value)))
-                snap = await self.store.room_kpis(room, window)
-                for name, kv in snap.kpis.items():
-                    if kv.value is not None:
-                        rooms.append((room, window, name, float(kv.value)))
-                prods = await self.store.product_kpis(room, window)
-                prods = sorted(prods, key=_clicks, reverse=True)[: self.top_n]
-                for prod in prods:
-                    for name, kv in prod.kpis.items():
-                        if kv.value is not None:
-                            products.append((room, window, prod.product_id, name,
-                                             float(kv.value)))
+        states = sorted(await self.store.rooms(),
+                        key=lambda s: (-(s.last_seen_ms or 0), s.room_id))
+        over_rooms = max(0, len(states) - self.max_rooms)
+        states = states[: self.max_rooms]
+        now = await self.store.stream_clock_ms()
+        series = series_dropped = 0
+        read = 0
+        timed_out = False
+        reader = self._window_reader()
+        for i in range(0, len(states), 16):
+            if time.perf_counter() - started > self.budget_s:
+                timed_out = True
+                break
+            chunk = states[i:i + 16]
+            needs = {(per, w, now or 0): None for per in ("room", "product", "source")
+                     for w in self.windows}
+            got = await reader.read_many([(s.room_id, {k: _ALL for k in needs}) for s in chunk])
+            for state, (fresh, rows) in zip(chunk, got, strict=True):
+                read += 1
+                if fresh is None:
+                    continue
+                room = state.room_id
+                labels = [room, state.brand_id or "", state.platform or "", state.stage or "",
+                          state.phase or "", state.pinned_product_id or ""]
+                age = None
+                if state.last_seen_ms is not None:
+                    age = max(0.0, time.time() - state.last_seen_ms / 1000)
+                info.append((labels, age))
+                for (per, window, _), result in rows.items():
+                    if per == "room":
+                        points = [(rooms, (room, window, name, kv.value))
+                                  for name, kv in result.kpis.items()]
+                    elif per == "product":
+                        top = sorted(result, key=_clicks, reverse=True)[: self.top_n]
+                        points = [(products, (room, window, p.product_id, name, kv.value))
+                                  for p in top for name, kv in p.kpis.items()]
+                    else:
+                        points = [(sources, (room, window, src.source, name, kv.value))
+                                  for src in result for name, kv in src.kpis.items()]
+                    for dest, (*key, value) in points:
+                        if value is None:
+                            continue
+                        if series >= self.max_series:
+                            series_dropped += 1
+                            continue
+                        series += 1
+                        dest.append((*key, float(value)))
         self._rooms, self._products = rooms, products
         self._sources, self._info = sources, info
+        if self._cut is not None:
+            self._cut.record(rooms=over_rooms + len(states) - read, over_rooms=over_rooms > 0,
+                             series=series_dropped, timed_out=timed_out)
 
     def collect(self):
         room = GaugeMetricFamily("roompulse_room_kpi", "Room KPI over a window",
@@ -159,3 +222,46 @@ class KpiCollector(Collector):
 def _clicks(prod) -> float:
     kv = prod.kpis.get("product_clicks")
     return float(kv.value) if kv is not None and kv.value is not None else 0.0
+
+
+class _All:
+    """A read need for every KPI and every top-N product."""
+
+    kpis = None
+    products = None
+
+
+_ALL = _All()
+
+
+class TruncationMetrics:
+    """What the last scrape's KPI collector had to leave out, and why."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.truncated = Gauge("roompulse_metrics_truncated",
+                               "1 when the last scrape left KPI series out: reason=rooms "
+                               "(ROOMPULSE_API_METRICS_MAX_ROOMS), series (..._MAX_SERIES) or "
+                               "time (..._BUDGET_S)", ["reason"], registry=registry)
+        self.rooms = Gauge("roompulse_metrics_kpi_rooms_dropped",
+                           "Rooms whose KPI gauges the last scrape did not export",
+                           registry=registry)
+        self.series = Gauge("roompulse_metrics_kpi_series_dropped",
+                            "KPI series the last scrape did not export (series cap)",
+                            registry=registry)
+        self.seconds = Gauge("roompulse_metrics_kpi_refresh_seconds",
+                             "Time the last scrape spent reading KPIs", registry=registry)
+        self.errors = Counter("roompulse_metrics_kpi_refresh_errors_total",
+                              "Scrapes whose KPI read failed (Redis down): KPI gauges are from "
+                              "an earlier scrape", registry=registry)
+        self.stale = Gauge("roompulse_metrics_kpi_stale",
+                           "1 when the last KPI read failed and the KPI gauges are old",
+                           registry=registry)
+        for reason in ("rooms", "series", "time"):
+            self.truncated.labels(reason).set(0)
+
+    def record(self, *, rooms: int, over_rooms: bool, series: int, timed_out: bool) -> None:
+        self.rooms.set(rooms)
+        self.series.set(series)
+        self.truncated.labels("rooms").set(int(over_rooms))
+        self.truncated.labels("series").set(int(series > 0))
+        self.truncated.labels("time").set(int(timed_out))

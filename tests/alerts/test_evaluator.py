@@ -82,3 +82,47 @@ async def test_a_rule_removed_by_a_reload_resolves_its_series():
     trans, last = await run(ev, r, 80, start_s=80)
     assert [(t.rule, t.state.value) for t in trans] == [("s", "resolved")]
     assert [(a.rule, a.state) for a in last.alerts] == [("s", "resolved")]  # still worded
+
+
+async def test_a_failing_rule_leaves_the_room_and_its_firing_alert_alone():
+    r = reader({"room-1": {"stage": "conversion", "phase": "live",
+                           "silent": [{"from": "0m", "until": "10m"}]}})
+    reg = CollectorRegistry()
+    ev = Evaluator(pack({"id": "s", "kind": "no_data", "after": "60s"}), targets(),
+                   registry=reg)
+    _, last = await run(ev, r, 120)
+    assert [(a.rule, a.state) for a in last.alerts] == [("s", "firing")]
+
+    class Failing:  # KPI reads fail: the rule that needs them is counted, nothing resolves
+        def __getattr__(self, name):
+            return getattr(r, name)
+
+        def room_kpis(self, *a, **kw):
+            raise ConnectionError("Redis went away")
+
+    ev.batch = None
+    before = dict(ev.series)
+    # a rule that reads KPIs fails on the room; the no_data series is left as it was
+    ev._rules = lambda: pack({"id": "s", "kind": "no_data", "after": "60s"},
+                             {"id": "t", "kind": "threshold", "kpi": "ctr", "window": "5m",
+                              "below": 0.5})
+    r.now_ms += 10_000
+    res = await ev.evaluate(Failing())
+    assert [(a.rule, a.state) for a in res.alerts] == [("s", "firing")]
+    assert res.transitions == [] and set(ev.series) == set(before)
+    assert reg.get_sample_value("roompulse_alert_evaluation_errors_total", {"kind": "rule"}) == 1
+
+
+async def test_budget_zero_still_reads_one_batch_and_keeps_the_rest():
+    rooms = {f"room-{i}": {"stage": "conversion", "phase": "live",
+                           "silent": [{"from": "0m", "until": "10m"}]} for i in range(5)}
+    r = reader(rooms)
+    ev = Evaluator(pack({"id": "s", "kind": "no_data", "after": "60s"}), targets())
+    _, last = await run(ev, r, 120)
+    assert len([a for a in last.alerts if a.state == "firing"]) == 5
+    ev.budget_s, ev.concurrency = 0.0, 1
+    r.now_ms += 10_000
+    res = await ev.evaluate(r)
+    assert (ev.last_tick.evaluated, ev.last_tick.skipped) == (1, 4)
+    assert len([a for a in res.alerts if a.state == "firing"]) == 5  # the 4 skipped too
+    assert res.transitions == []

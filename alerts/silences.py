@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alerts import clock
 from alerts.errors import AlertsError
 from alerts.model import Alert, field_value
-
-
-def wall_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Matcher(BaseModel):
@@ -52,7 +48,7 @@ class Silence(BaseModel):
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     matchers: tuple[Matcher, ...] = Field(min_length=1)
-    starts_at: int = Field(default_factory=wall_ms)
+    starts_at: int = Field(default_factory=clock.now_ms)
     ends_at: int
     created_by: str = "api"
     comment: str = ""
@@ -73,7 +69,7 @@ class Silence(BaseModel):
 def new_silence(matchers: dict[str, str] | list[dict], duration_ms: int, *, created_by: str = "api",
                 comment: str = "", now_ms: int | None = None) -> Silence:
     """Convenience for the HTTP API: `{"room_id": "room-1"}` + a duration."""
-    now = wall_ms() if now_ms is None else now_ms
+    now = clock.now_ms() if now_ms is None else now_ms
     ms = ([{"name": k, "value": v} for k, v in matchers.items()] if isinstance(matchers, dict)
           else matchers)
     return Silence(matchers=ms, starts_at=now, ends_at=now + duration_ms, created_by=created_by,
@@ -107,7 +103,7 @@ class InMemorySilenceStore:
 
     async def expire(self, silence_id: str, now_ms: int | None = None) -> bool:
         s = self._data.get(silence_id)
-        now = wall_ms() if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
         if s is None or s.ends_at <= now:
             return False
         self._data[silence_id] = ended(s, now)
@@ -127,7 +123,7 @@ async def create_silence(store: SilenceStore, body: dict, *, now_ms: int | None 
 
     if not isinstance(body, dict) or "matchers" not in body:
         raise SilenceRequestError("body must be an object with `matchers`")
-    now = wall_ms() if now_ms is None else now_ms
+    now = clock.now_ms() if now_ms is None else now_ms
     try:
         if "ends_at" in body:
             duration = int(body["ends_at"]) - int(body.get("starts_at", now))
@@ -141,7 +137,8 @@ async def create_silence(store: SilenceStore, body: dict, *, now_ms: int | None 
 
 
 async def list_silences(store: SilenceStore, *, active_only: bool = False) -> list[dict]:
-    return [s.model_dump() for s in await store.list(active_at=wall_ms() if active_only else None)]
+    active_at = clock.now_ms() if active_only else None
+    return [s.model_dump() for s in await store.list(active_at=active_at)]
 
 
 async def expire_silence(store: SilenceStore, silence_id: str) -> bool:

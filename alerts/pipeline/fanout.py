@@ -1,32 +1,42 @@
-"""Fan-out: send each receiver's groups to its sinks, retrying failures the sink calls retryable."""
+"""Fan-out: send each receiver's groups to its sinks, retrying through alerts.sinks.retry."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import random
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 
 from prometheus_client import Counter
 
 from alerts.logthrottle import LogThrottle, exc_kind
+from alerts.model import Alert
 from alerts.pipeline.config import Receiver
 from alerts.pipeline.notification import Notification
-from alerts.sinks.base import Sink, SinkError
+from alerts.sinks.base import Sink
+from alerts.sinks.errors import DeliveryError
+from alerts.sinks.retry import RetryPolicy, Sleep, send_with_retry
 
 log = logging.getLogger(__name__)
+
+# The fan-out runs inside the evaluation tick, so it waits briefly: a sink that needs longer
+# (a long Retry-After, an outage) gives up for this tick and its notifications, left unrecorded,
+# are offered again on the next one.
+DEFAULT_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.2, max_delay_s=2.0,
+                            max_retry_after_s=5.0)
 
 
 class FanoutStage:
     """Returns the notifications every sink of their receiver accepted (or refused for good)."""
 
     def __init__(self, receivers: Sequence[Receiver], sinks: Mapping[str, Sink], *,
-                 attempts: int = 3, backoff_ms: int = 200,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 counter: Counter | None = None) -> None:
+                 retry: RetryPolicy = DEFAULT_RETRY, sleep: Sleep = asyncio.sleep,
+                 rng: random.Random | None = None, counter: Counter | None = None) -> None:
         self.receivers = {r.name: r for r in receivers}
         self.sinks = sinks
-        self.attempts, self.backoff_ms, self.sleep = attempts, backoff_ms, sleep
+        self.retry, self.sleep = retry, sleep
+        self.rng = rng or random.Random()  # noqa: S311 - jitter only; nothing secret
         self.counter = counter
         # A dead sink fails every tick: one line per sink and kind a minute, with a count.
         self._throttle = LogThrottle()
@@ -35,7 +45,7 @@ class FanoutStage:
         if self.counter is not None:
             self.counter.labels(sink, outcome).inc()
 
-    async def _send(self, name: str, batch: list) -> bool:
+    async def _send(self, name: str, batch: list[Alert]) -> bool:
         """True when done with the batch (sent, or failed for good); False: try again later."""
         sink = self.sinks.get(name)
         if sink is None:
@@ -43,36 +53,43 @@ class FanoutStage:
                                  "no sink named %r is configured", name)
             self._count(name, "missing")
             return True
-        for attempt in range(1, self.attempts + 1):
-            try:
-                outcome = await sink.send(batch)
-                # A sink may say what it did (a throttled nudger: queued, retrying): never
-                # count a held nudge as sent.
-                self._count(name, outcome if isinstance(outcome, str) else "sent")
-                return True
-            except SinkError as exc:
-                if not exc.retryable:
-                    self._throttle.error(log, ("fanout-refused", name),
-                                         "sink %s refused %d alert(s) for good: %s",
-                                         name, len(batch), exc)
-                    self._count(name, "failed")
-                    return True
-                self._throttle.warning(log, ("fanout-retry", name),
-                                       "sink %s failed (attempt %d/%d): %s",
-                                       name, attempt, self.attempts, exc)
-            except Exception as exc:  # noqa: BLE001 - a sink bug must not stop the other sinks
-                self._throttle.exception(log, ("fanout-raised", name, exc_kind(exc)),
-                                         "sink %s raised", name)
-                self._count(name, "failed")
-                return True
-            if attempt < self.attempts:
-                await self.sleep(self.backoff_ms * 2 ** (attempt - 1) / 1000)
-        self._count(name, "gave_up")
-        return False
+
+        def on_retry(attempt: int, exc: DeliveryError, wait: float) -> None:
+            self._throttle.warning(log, ("fanout-retry", name),
+                                   "sink %s failed (attempt %d/%d, next in %.2fs): %s",
+                                   name, attempt, self.retry.max_attempts, wait, exc)
+
+        try:
+            sent = await send_with_retry(sink, batch, self.retry, sleep=self.sleep, rng=self.rng,
+                                         on_retry=on_retry)
+        except DeliveryError as exc:
+            if exc.retryable:  # out of attempts, or asked to wait longer than a tick may
+                self._throttle.warning(log, ("fanout-gave-up", name),
+                                       "sink %s still failing, %d alert(s) left for the next "
+                                       "evaluation: %s", name, len(exc.undelivered), exc)
+                self._count(name, "gave_up")
+                return False
+            self._throttle.error(log, ("fanout-refused", name),
+                                 "sink %s refused %d alert(s) for good: %s",
+                                 name, len(exc.undelivered), exc)
+            self._count(name, "failed")
+            return True
+        except Exception as exc:  # noqa: BLE001 - a sink bug must not stop the other sinks
+            self._throttle.exception(log, ("fanout-raised", name, exc_kind(exc)),
+                                     "sink %s raised", name)
+            self._count(name, "failed")
+            return True
+        # A sink may say what it did (a throttled nudger: queued, retrying): never count a held
+        # nudge as sent.
+        self._count(name, sent.outcome if isinstance(sent.outcome, str) else "sent")
+        return True
 
     async def process(self, items: Sequence[Notification], now_ms: int) -> list[Notification]:
         done: list[Notification] = []
-        key = lambda n: (n.receiver, n.group)
+
+        def key(n: Notification) -> tuple[str, tuple[str, ...]]:
+            return (n.receiver, n.group)
+
         for (receiver, _), group in groupby(sorted(items, key=key), key=key):
             notes = list(group)
             r = self.receivers.get(receiver)

@@ -6,12 +6,13 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client import Counter
 
+from alerts.clock import now_ms
 from alerts.pipeline.notification import Notification
-from alerts.silences import SilenceStore, wall_ms
+from alerts.silences import SilenceStore
 
 
 class SilenceStage:
-    def __init__(self, store: SilenceStore, clock: Callable[[], int] = wall_ms,
+    def __init__(self, store: SilenceStore, clock: Callable[[], int] = now_ms,
                  counter: Counter | None = None) -> None:
         self.store, self.clock, self.counter = store, clock, counter
 

@@ -1,14 +1,20 @@
-"""Base for webhook-style sinks: audience filter, one message per alert, classified failures."""
+"""Base for webhook-style sinks: settings from the environment, audience filter, one message per
+alert, classified failures. A platform sink says only what differs: its settings class, URL,
+credentials, request and how to read the answer."""
 
 from __future__ import annotations
 
 import logging
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar
 
+from pydantic import SecretStr
+
+from alerts.clock import now_ms
 from alerts.model import Alert, AlertState
-from alerts.sinks.http import DeliveryError, HttpPoster, Response
+from alerts.sinks.errors import DeliveryError
+from alerts.sinks.http import HttpPoster, Response
 from alerts.sinks.redact import Redactor
 from alerts.sinks.settings import ChatSinkSettings
 from alerts.sinks.text import HostText, host_text
@@ -18,25 +24,46 @@ log = logging.getLogger(__name__)
 Request = tuple[str, bytes, Mapping[str, str]]
 
 
+def reveal(*secrets: SecretStr | None) -> tuple[str, ...]:
+    """The values of the credentials that are set (for `secrets()`)."""
+    return tuple(s.get_secret_value() for s in secrets if s is not None)
+
+
+def required(secret: SecretStr | None) -> str:
+    """A credential `enabled` guarantees: ChatSink refuses settings without it."""
+    if secret is None:
+        raise ValueError("chat sink credential missing")
+    return secret.get_secret_value()
+
+
 class ChatSink(ABC):
     """A Sink posting one message per wanted alert. On failure raises DeliveryError whose
-    `undelivered` holds the alert that failed and those after it (the earlier ones arrived)."""
+    `undelivered` holds the alert that failed and those after it (the earlier ones arrived).
+
+    `settings` defaults to `settings_cls()` (read from ROOMPULSE_<PLATFORM>_*). Pass one `poster`
+    to share a connection pool (then close it yourself); `clock_ms` (wall-clock epoch ms) is
+    what signed requests are stamped with."""
 
     name = "chat"
+    settings_cls: ClassVar[type[ChatSinkSettings]]
 
     def __init__(
         self,
-        settings: ChatSinkSettings,
+        settings: ChatSinkSettings | None = None,
         *,
         poster: HttpPoster | None = None,
-        clock: Callable[[], float] = time.time,
+        clock_ms: Callable[[], int] = now_ms,
     ) -> None:
+        settings = settings if settings is not None else self.settings_cls()
+        if not isinstance(settings, self.settings_cls):
+            raise TypeError(f"{self.name}: settings must be {self.settings_cls.__name__}, "
+                            f"not {type(settings).__name__}")
         if not settings.enabled:
             raise ValueError(f"{self.name}: no webhook credential configured")
         self.settings = settings
         self._poster = poster if poster is not None else HttpPoster(timeout_s=settings.timeout_s)
         self._owns_poster = poster is None
-        self._clock = clock
+        self._clock_ms = clock_ms
 
     def wants(self, alert: Alert) -> bool:
         if alert.state == AlertState.resolved and not self.settings.send_resolved:

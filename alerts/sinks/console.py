@@ -1,9 +1,9 @@
-"""The control-room feed sink: alerts and acknowledgements kept in Redis so every process serves one feed."""
+"""The control-room feed sink: alerts and acknowledgements kept in Redis, so every process serves
+one feed."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -11,8 +11,9 @@ from typing import Any, Protocol
 import orjson
 from redis.exceptions import RedisError
 
+from alerts import clock
 from alerts.model import Alert, AlertState
-from alerts.sinks.base import SinkError
+from alerts.sinks.errors import DeliveryError
 
 FEED_MAXLEN = 1000
 ACK_TTL_S = 7 * 24 * 3600
@@ -34,7 +35,8 @@ class Ack:
 
 @dataclass(frozen=True)
 class FeedEvent:
-    """One entry of the feed: `kind` is alert, ack or silence; `id` orders entries (Redis stream id)."""
+    """One entry of the feed: `kind` is alert, ack or silence; `id` orders entries (a Redis
+    stream id)."""
 
     id: str
     kind: str
@@ -56,10 +58,6 @@ class AlertFeed(Protocol):
     async def last_id(self) -> str: ...
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _alert_event(alert: Alert) -> dict[str, Any]:
     return {"kind": "alert", "alert": alert.model_dump(mode="json")}
 
@@ -77,7 +75,8 @@ class ConsoleFeed:
 
     name = "console"
 
-    def __init__(self, client: Any, *, prefix: str = "rp:console", maxlen: int = FEED_MAXLEN) -> None:
+    def __init__(self, client: Any, *, prefix: str = "rp:console",
+                 maxlen: int = FEED_MAXLEN) -> None:
         self._r = client  # a redis.asyncio.Redis
         self.stream = f"{prefix}:feed"
         self.current_key = f"{prefix}:current"
@@ -102,7 +101,7 @@ class ConsoleFeed:
                               maxlen=self._maxlen, approximate=True)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
-            raise SinkError(f"console: redis {type(exc).__name__}", retryable=True) from None
+            raise DeliveryError(f"console: redis {type(exc).__name__}", retryable=True) from None
 
     async def recent(self, limit: int = 100) -> list[FeedEvent]:
         """Newest first."""
@@ -121,7 +120,8 @@ class ConsoleFeed:
         if doc is None:
             return None
         alert = Alert.model_validate_json(doc)
-        ack = Ack(fingerprint, alert.starts_at, by, now_ms if now_ms is not None else _now_ms())
+        at = now_ms if now_ms is not None else clock.now_ms()
+        ack = Ack(fingerprint, alert.starts_at, by, at)
         payload = orjson.dumps(ack.to_dict())
         # NX: the first acknowledgement of an episode is the one that counts.
         stored = await self._r.set(self._ack_key(fingerprint, alert.starts_at), payload,
@@ -137,7 +137,7 @@ class ConsoleFeed:
         if not episodes:
             return {}
         docs = await self._r.mget([self._ack_key(fp, s) for fp, s in episodes])
-        return {ep: Ack(**orjson.loads(d)) for ep, d in zip(episodes, docs) if d}
+        return {ep: Ack(**orjson.loads(d)) for ep, d in zip(episodes, docs, strict=True) if d}
 
     async def announce(self, kind: str, data: dict[str, Any]) -> str:
         """Append a non-alert entry (ack, silence) so that every open console sees it live."""
@@ -174,7 +174,8 @@ class MemoryConsoleFeed:
 
     async def _append(self, kind: str, data: dict[str, Any]) -> str:
         self._seq += 1
-        self._last_ms = max(self._last_ms, _now_ms())  # ids must only grow, like a Redis stream's
+        # ids must only grow, like a Redis stream's
+        self._last_ms = max(self._last_ms, clock.now_ms())
         event = FeedEvent(f"{self._last_ms}-{self._seq}", kind, data)
         async with self._cond:
             self._entries.append(event)
@@ -203,7 +204,7 @@ class MemoryConsoleFeed:
         key = (fingerprint, alert.starts_at)
         if key not in self._acks:
             self._acks[key] = Ack(fingerprint, alert.starts_at, by,
-                                  now_ms if now_ms is not None else _now_ms())
+                                  now_ms if now_ms is not None else clock.now_ms())
             await self._append("ack", self._acks[key].to_dict())
         return self._acks[key]
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 
 from alerts.model import Alert
-from alerts.sinks.chat import ChatSink, Request
-from alerts.sinks.http import DeliveryError, Response, platform_error
+from alerts.sinks.chat import ChatSink, Request, required, reveal
+from alerts.sinks.errors import DeliveryError
+from alerts.sinks.http import Response, platform_error
 from alerts.sinks.settings import DingtalkSettings
 
 # 130101: "send too fast" (20 messages a minute per robot); -1: system busy.
@@ -28,28 +30,26 @@ def sign(timestamp_ms: int, secret: str) -> str:
 
 class DingtalkSink(ChatSink):
     name = "dingtalk"
+    settings_cls = DingtalkSettings
     settings: DingtalkSettings
-
-    def __init__(self, settings: DingtalkSettings | None = None, **kw) -> None:
-        super().__init__(settings if settings is not None else DingtalkSettings(), **kw)
 
     @property
     def url(self) -> str:
-        token = self.settings.access_token.get_secret_value()
+        token = required(self.settings.access_token)
         return f"{self.settings.base_url}?{urlencode({'access_token': token})}"
 
     def signed_url(self) -> str:
         if self.settings.secret is None:
             return self.url
-        ts = int(self._clock() * 1000)
+        ts = self._clock_ms()
         sig = sign(ts, self.settings.secret.get_secret_value())
         return f"{self.url}&{urlencode({'timestamp': ts, 'sign': sig})}"
 
     def secrets(self) -> tuple[str, ...]:
         s = self.settings
-        return tuple(x.get_secret_value() for x in (s.access_token, s.secret) if x is not None)
+        return reveal(s.access_token, s.secret)
 
-    def payload(self, alert: Alert) -> dict:
+    def payload(self, alert: Alert) -> dict[str, Any]:
         t = self.text(alert)
         mobiles = list(self.settings.at_mobiles)
         # DingTalk only notifies @mobiles that also appear in the markdown text.

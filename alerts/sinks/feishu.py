@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 from urllib.parse import quote
 
 import orjson
 
 from alerts.model import Alert, AlertState, Severity
-from alerts.sinks.chat import ChatSink, Request
-from alerts.sinks.http import DeliveryError, Response, platform_error
+from alerts.sinks.chat import ChatSink, Request, required, reveal
+from alerts.sinks.errors import DeliveryError
+from alerts.sinks.http import Response, platform_error
 from alerts.sinks.settings import FeishuSettings
 
 # 11232: frequency limited (100/min, 5/s per bot). 9499 is "Bad Request" (malformed body): final.
@@ -28,29 +30,27 @@ def sign(timestamp_s: int, secret: str) -> str:
 
 class FeishuSink(ChatSink):
     name = "feishu"
+    settings_cls = FeishuSettings
     settings: FeishuSettings
-
-    def __init__(self, settings: FeishuSettings | None = None, **kw) -> None:
-        super().__init__(settings if settings is not None else FeishuSettings(), **kw)
 
     @property
     def url(self) -> str:
-        token = quote(self.settings.token.get_secret_value(), safe="")
+        token = quote(required(self.settings.token), safe="")
         return f"{self.settings.base_url.rstrip('/')}/{token}"
 
     def secrets(self) -> tuple[str, ...]:
         s = self.settings
-        return tuple(x.get_secret_value() for x in (s.token, s.secret) if x is not None)
+        return reveal(s.token, s.secret)
 
-    def payload(self, alert: Alert) -> dict:
+    def payload(self, alert: Alert) -> dict[str, Any]:
         t = self.text(alert)
         if self.settings.msg_type == "text":
-            body: dict = {"msg_type": "text", "content": {"text": str(t)}}
+            body: dict[str, Any] = {"msg_type": "text", "content": {"text": str(t)}}
         else:
             template = "green" if alert.state == AlertState.resolved else _TEMPLATE[
                 Severity(alert.severity)
             ]
-            card: dict = {
+            card: dict[str, Any] = {
                 "config": {"wide_screen_mode": True},
                 "header": {"title": {"tag": "plain_text", "content": t.title},
                            "template": template},
@@ -62,7 +62,7 @@ class FeishuSink(ChatSink):
                 )
             body = {"msg_type": "interactive", "card": card}
         if self.settings.secret is not None:
-            ts = int(self._clock())
+            ts = self._clock_ms() // 1000
             body = {"timestamp": str(ts),
                     "sign": sign(ts, self.settings.secret.get_secret_value()), **body}
         return body

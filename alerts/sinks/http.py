@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +12,13 @@ import orjson
 
 from alerts.sinks.errors import DeliveryError
 from alerts.sinks.redact import MASK, SECRET_PARAMS, Redactor, redact
+from alerts.sinks.retry import parse_retry_after
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
-__all__ = ["MASK", "SECRET_PARAMS", "DeliveryError", "HttpPoster", "Response", "platform_error",
-           "redact", "redact_url", "status_error"]
+__all__ = ["MASK", "SECRET_PARAMS", "HttpPoster", "Response", "platform_error", "redact",
+           "redact_url", "status_error"]
 
 
 @dataclass(frozen=True)
@@ -38,20 +37,6 @@ class Response:
     @property
     def retry_after(self) -> float | None:
         return parse_retry_after(self.headers.get("Retry-After"))
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), else None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def redact_url(url: str, secrets: Iterable[str | None] = ()) -> str:

@@ -10,8 +10,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from alerts.clock import now_ms
 from alerts.model import Alert
-from alerts.silences import SilenceStore, wall_ms
+from alerts.silences import SilenceStore
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class StillWanted:
     sends anyway, since a missed nudge is worse than one that a silence would have muted)."""
 
     def __init__(self, silences: SilenceStore | None = None, acks: AckReader | None = None,
-                 clock: Callable[[], int] = wall_ms) -> None:
+                 clock: Callable[[], int] = now_ms) -> None:
         self.silences, self.acks, self.clock = silences, acks, clock
 
     async def __call__(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from alerts.model import Alert
-from alerts.sinks.chat import ChatSink, Request
-from alerts.sinks.http import DeliveryError, Response, status_error
+from alerts.sinks.chat import ChatSink, Request, required
+from alerts.sinks.errors import DeliveryError
+from alerts.sinks.http import Response, status_error
 from alerts.sinks.settings import SlackSettings
 
 
@@ -17,20 +20,18 @@ def escape(s: str) -> str:
 
 class SlackSink(ChatSink):
     name = "slack"
+    settings_cls = SlackSettings
     settings: SlackSettings
-
-    def __init__(self, settings: SlackSettings | None = None, **kw) -> None:
-        super().__init__(settings if settings is not None else SlackSettings(), **kw)
 
     @property
     def url(self) -> str:
-        return self.settings.webhook_url.get_secret_value()
+        return required(self.settings.webhook_url)
 
     def secrets(self) -> tuple[str, ...]:
         # The whole URL is the credential; the poster masks it and each of its path pieces.
         return (self.url,)
 
-    def payload(self, alert: Alert) -> dict:
+    def payload(self, alert: Alert) -> dict[str, Any]:
         t = self.text(alert)
         md = f"*{escape(t.title)}*"
         if t.action:

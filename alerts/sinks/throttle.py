@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter
 
+from alerts.clock import now_ms
 from alerts.model import Alert
-from alerts.sinks.base import Sink, SinkError
+from alerts.sinks.base import Sink
+from alerts.sinks.errors import DeliveryError
 from alerts.sinks.nudgepolicy import (
     DEFAULT_INTERVAL_MS,
     Decision,
@@ -28,14 +29,9 @@ from alerts.sinks.retry import RetryPolicy, send_with_retry
 log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_INTERVAL_MS", "Decision", "NudgeThrottle", "Outcome", "ThrottledNudger",
-           "room_host", "wall_ms"]
+           "room_host"]
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_MAX_RETRYING = 1_000  # batches waiting for a retry after a failed immediate send
-
-
-def wall_ms() -> int:
-    return int(time.time() * 1000)
-
 
 _COUNTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -69,7 +65,7 @@ class ThrottledNudger:
         sink: Sink,
         throttle: NudgeThrottle | None = None,
         *,
-        clock_ms: Callable[[], int] = wall_ms,
+        clock_ms: Callable[[], int] = now_ms,
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         registry: CollectorRegistry | None = None,
@@ -106,13 +102,13 @@ class ThrottledNudger:
             return "queued" if held else "throttled"
         try:
             await self.sink.send(now_send)
-        except SinkError as exc:
-            pending = list(getattr(exc, "undelivered", None) or now_send)
+        except DeliveryError as exc:
+            pending = list(exc.undelivered or now_send)
             if not exc.retryable:
                 for alert in pending:
                     self.throttle.release(alert)
                 raise
-            self._defer(pending, getattr(exc, "retry_after", None), now)
+            self._defer(pending, exc.retry_after, now)
             log.info("%s: %d nudge(s) will be retried: %s", self.name, len(pending), exc)
             return "retrying"
         except Exception:
@@ -164,8 +160,8 @@ class ThrottledNudger:
             return 0
         try:
             await send_with_retry(self.sink, due, self._retry, sleep=self._sleep)
-        except SinkError as exc:
-            lost = len(getattr(exc, "undelivered", None) or due)
+        except DeliveryError as exc:
+            lost = len(exc.undelivered or due)
             self.failures.labels(self.name).inc(lost)
             if lost < len(due):
                 self._count("sent_queued", len(due) - lost)

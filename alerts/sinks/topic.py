@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from alerts.model import Alert
-from alerts.sinks.base import SinkError
+from alerts.sinks.errors import DeliveryError
 
 SendFn = Callable[[str, bytes, bytes], Awaitable[object]]
 
@@ -24,11 +24,12 @@ class TopicSink:
         self._send, self.topic, self.name = send, topic, name
 
     async def send(self, alerts: Sequence[Alert]) -> None:
-        for alert in alerts:
+        for i, alert in enumerate(alerts):
             try:
                 await self._send(self.topic, alert.room_id.encode(), alert_json(alert))
-            except (ValueError, TypeError) as exc:  # the message itself is wrong: retrying won't help
-                raise SinkError(f"cannot send alert {alert.fingerprint}: {exc}", retryable=False)
+            except (ValueError, TypeError) as exc:  # the message itself is wrong: final
+                raise DeliveryError(f"cannot send alert {alert.fingerprint}: {exc}",
+                                    retryable=False, undelivered=alerts[i:]) from exc
             except Exception as exc:  # broker down, timeout: worth another try
-                raise SinkError(f"topic {self.topic}: {type(exc).__name__}: {exc}",
-                                retryable=True) from exc
+                raise DeliveryError(f"topic {self.topic}: {type(exc).__name__}: {exc}",
+                                    retryable=True, undelivered=alerts[i:]) from exc

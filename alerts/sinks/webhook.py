@@ -6,8 +6,9 @@ import hashlib
 import hmac
 
 from alerts.model import Alert
-from alerts.sinks.chat import ChatSink, Request
-from alerts.sinks.http import DeliveryError, Response, status_error
+from alerts.sinks.chat import ChatSink, Request, required, reveal
+from alerts.sinks.errors import DeliveryError
+from alerts.sinks.http import Response, status_error
 from alerts.sinks.settings import WebhookSettings
 
 SIGNATURE_HEADER = "X-Roompulse-Signature"
@@ -40,24 +41,22 @@ def verify(
 
 class WebhookSink(ChatSink):
     name = "webhook"
+    settings_cls = WebhookSettings
     settings: WebhookSettings
-
-    def __init__(self, settings: WebhookSettings | None = None, **kw) -> None:
-        super().__init__(settings if settings is not None else WebhookSettings(), **kw)
 
     @property
     def url(self) -> str:
-        return self.settings.url.get_secret_value()
+        return required(self.settings.url)
 
     def secrets(self) -> tuple[str, ...]:
         s = self.settings
-        return tuple(x.get_secret_value() for x in (s.secret,) if x is not None)
+        return reveal(s.secret)
 
     def request(self, alert: Alert) -> Request:
         body = alert.model_dump_json().encode()
         headers = {"User-Agent": "roompulse-webhook/1"}
         if self.settings.secret is not None:
-            ts = int(self._clock())
+            ts = self._clock_ms() // 1000
             headers[TIMESTAMP_HEADER] = str(ts)
             headers[SIGNATURE_HEADER] = signature(self.settings.secret.get_secret_value(), ts, body)
         return self.url, body, headers

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 
 from alerts.model import Alert, Severity
-from alerts.sinks.chat import ChatSink, Request
-from alerts.sinks.http import DeliveryError, Response, platform_error
+from alerts.sinks.chat import ChatSink, Request, required, reveal
+from alerts.sinks.errors import DeliveryError
+from alerts.sinks.http import Response, platform_error
 from alerts.sinks.settings import WecomSettings
 
 # 45009: API frequency limit (a robot may send 20 messages a minute); -1: system busy.
@@ -19,23 +21,21 @@ _COLOR = {Severity.critical: "warning", Severity.warning: "warning", Severity.in
 
 class WecomSink(ChatSink):
     name = "wecom"
+    settings_cls = WecomSettings
     settings: WecomSettings
-
-    def __init__(self, settings: WecomSettings | None = None, **kw) -> None:
-        super().__init__(settings if settings is not None else WecomSettings(), **kw)
 
     @property
     def url(self) -> str:
-        key = self.settings.key.get_secret_value()
+        key = required(self.settings.key)
         return f"{self.settings.base_url}?{urlencode({'key': key})}"
 
     def secrets(self) -> tuple[str, ...]:
-        return (self.settings.key.get_secret_value(),)
+        return reveal(self.settings.key)
 
-    def payload(self, alert: Alert) -> dict:
+    def payload(self, alert: Alert) -> dict[str, Any]:
         t = self.text(alert)
         if self.settings.msgtype == "text":
-            text: dict = {"content": str(t)}
+            text: dict[str, Any] = {"content": str(t)}
             if self.settings.mentioned_mobiles:
                 text["mentioned_mobile_list"] = list(self.settings.mentioned_mobiles)
             return {"msgtype": "text", "text": text}

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 import redis.asyncio as aioredis
 
+from alerts import clock
 from alerts.lifecycle import Series
 from alerts.notifylog import Entry
-from alerts.silences import Silence, ended, wall_ms
+from alerts.silences import Silence, ended
 
 KEEP_EXPIRED_MS = 7 * 86_400_000  # expired silences stay listable this long
 
@@ -77,7 +78,7 @@ class RedisSilenceStore:
     async def list(self, *, active_at: int | None = None) -> list[Silence]:
         raw = await self.redis.hgetall(self.key)
         items = [Silence.model_validate_json(v) for v in raw.values()]
-        stale = [s.id for s in items if s.ends_at < wall_ms() - KEEP_EXPIRED_MS]
+        stale = [s.id for s in items if s.ends_at < clock.now_ms() - KEEP_EXPIRED_MS]
         if stale:
             await self.redis.hdel(self.key, *stale)
         items = sorted((s for s in items if s.id not in stale), key=lambda s: s.starts_at)
@@ -85,7 +86,7 @@ class RedisSilenceStore:
 
     async def expire(self, silence_id: str, now_ms: int | None = None) -> bool:
         raw = await self.redis.hget(self.key, silence_id)
-        now = wall_ms() if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
         if raw is None:
             return False
         s = Silence.model_validate_json(raw)

@@ -1,6 +1,8 @@
 """Each notification stage on its own, and the wired pipeline end to end."""
 
-from prometheus_client import CollectorRegistry
+import random
+
+from prometheus_client import CollectorRegistry, Counter
 
 from alerts.model import Alert, AlertState, Audience, Evidence, Severity
 from alerts.notifylog import InMemoryNotificationLog
@@ -14,8 +16,9 @@ from alerts.pipeline.ratelimit import RateLimitStage
 from alerts.pipeline.route import RouteStage
 from alerts.pipeline.silence import SilenceStage
 from alerts.silences import InMemorySilenceStore, new_silence
-from alerts.sinks.base import SinkError
+from alerts.sinks.errors import DeliveryError
 from alerts.sinks.prometheus import PrometheusSink
+from alerts.sinks.retry import RetryPolicy
 from alerts.sinks.topic import TopicSink
 
 NOW = 1_767_240_000_000
@@ -32,6 +35,17 @@ def alert(rule="r", room="room-1", state=AlertState.firing, sev=Severity.warning
 
 def notes(*alerts, receiver="rx"):
     return [Notification(receiver, a) for a in alerts]
+
+
+class Ceiling(random.Random):
+    """Full jitter at its upper bound, so the backoff schedule itself can be asserted."""
+
+    def uniform(self, a, b):
+        return b
+
+
+async def no_sleep(s):
+    return None
 
 
 class Recorder:
@@ -121,17 +135,43 @@ async def test_fanout_retries_retryable_failures_only():
     async def sleep(s):
         slept.append(s)
 
-    flaky = Recorder("flaky", [SinkError("503", retryable=True)])
-    broken = Recorder("broken", [SinkError("400", retryable=False)])
-    down = Recorder("down", [SinkError("timeout", retryable=True)] * 3)
+    flaky = Recorder("flaky", [DeliveryError("503", retryable=True)])
+    broken = Recorder("broken", [DeliveryError("400", retryable=False)])
+    down = Recorder("down", [DeliveryError("timeout", retryable=True)] * 3)
     rs = [Receiver(name="a", sinks=("flaky", "broken")), Receiver(name="b", sinks=("down",))]
-    stage = FanoutStage(rs, {s.name: s for s in (flaky, broken, down)}, attempts=3,
-                        backoff_ms=100, sleep=sleep)
+    reg = CollectorRegistry()
+    counter = Counter("deliveries", "d", ["sink", "outcome"], registry=reg)
+    stage = FanoutStage(rs, {s.name: s for s in (flaky, broken, down)},
+                        retry=RetryPolicy(max_attempts=3, base_delay_s=0.1), sleep=sleep,
+                        rng=Ceiling(), counter=counter)
     items = notes(alert(), receiver="a") + notes(alert(), receiver="b")
     out = await stage.process(items, NOW)
     assert [n.receiver for n in out] == ["a"]  # b gave up: it stays unrecorded, so it retries
     assert len(flaky.calls) == 2 and len(broken.calls) == 1 and len(down.calls) == 3
-    assert slept == [0.1, 0.1, 0.2]
+    assert slept == [0.1, 0.1, 0.2]  # each backoff at its jitter ceiling: 0.1 * 2**(n-1)
+    outcomes = {(s.labels["sink"], s.labels["outcome"]): s.value
+                for m in reg.collect() for s in m.samples if s.name == "deliveries_total"}
+    assert outcomes == {("flaky", "sent"): 1, ("broken", "failed"): 1, ("down", "gave_up"): 1}
+
+
+async def test_fanout_resends_only_what_a_partial_failure_left_undelivered():
+    a, b, c = alert("a"), alert("b"), alert("c")
+    partial = Recorder("chat", [DeliveryError("429 on b", retryable=True, undelivered=(b, c))])
+    stage = FanoutStage([Receiver(name="rx", sinks=("chat",), group_by=())], {"chat": partial},
+                        sleep=no_sleep)
+    out = await stage.process(notes(a, b, c), NOW)
+    assert len(out) == 3
+    assert partial.calls == [[a.fingerprint, b.fingerprint, c.fingerprint],
+                             [b.fingerprint, c.fingerprint]]
+
+
+async def test_fanout_does_not_hammer_a_sink_asking_to_wait_longer_than_a_tick():
+    slow_down = Recorder("chat", [DeliveryError("429", retryable=True, retry_after=60.0)])
+    stage = FanoutStage([Receiver(name="rx", sinks=("chat",))], {"chat": slow_down},
+                        retry=RetryPolicy(max_attempts=5, max_retry_after_s=5.0), sleep=no_sleep)
+    assert await stage.process(notes(alert()), NOW) == []  # left for the next evaluation
+    assert len(slow_down.calls) == 1
+    assert await stage.process(notes(alert()), NOW + 60_000) != []
 
 
 async def test_built_pipeline_sends_to_topic_and_prometheus_once():
@@ -172,10 +212,10 @@ async def test_topic_sink_classifies_failures():
 
     try:
         await TopicSink(down).send([alert()])
-    except SinkError as exc:
+    except DeliveryError as exc:
         assert exc.retryable
     else:
-        raise AssertionError("no SinkError")
+        raise AssertionError("no DeliveryError")
 
 
 async def test_silence_api_helpers():

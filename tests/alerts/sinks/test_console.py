@@ -8,8 +8,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from alerts.model import Alert, Audience, Evidence, fingerprint
-from alerts.sinks.base import Sink, SinkError
+from alerts.sinks.base import Sink
 from alerts.sinks.console import ConsoleFeed, MemoryConsoleFeed
+from alerts.sinks.errors import DeliveryError
 from streams.stack import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -125,7 +126,7 @@ async def test_acks_survive_a_new_feed_object(redis_feed):
 async def test_redis_down_is_a_retryable_sink_error():
     client = aioredis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
     try:
-        with pytest.raises(SinkError) as info:
+        with pytest.raises(DeliveryError) as info:
             await ConsoleFeed(client).send([alert()])
         assert info.value.retryable
     finally:

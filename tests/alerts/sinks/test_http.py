@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from alerts.sinks.http import parse_retry_after, redact, redact_url
+from alerts.sinks.http import redact, redact_url
 from alerts.sinks.redact import Redactor, safe_url, url_secrets
+from alerts.sinks.retry import parse_retry_after
 
 
 def test_a_sink_url_is_shown_as_its_origin_only():
@@ -40,4 +41,4 @@ def test_retry_after_seconds_and_http_date():
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
     date = "Sun, 22 Nov 2026 00:00:30 GMT"
-    assert parse_retry_after(date, now=1795305600.0) == 30.0
+    assert parse_retry_after(date, now_ms=1_795_305_600_000) == 30.0

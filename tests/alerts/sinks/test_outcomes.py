@@ -13,7 +13,7 @@ from alerts.pipeline.builder import build_pipeline
 from alerts.pipeline.config import DEFAULT_CONFIG, Receiver
 from alerts.silences import new_silence
 from alerts.sinks.console import ConsoleFeed
-from alerts.sinks.http import DeliveryError
+from alerts.sinks.errors import DeliveryError
 from alerts.sinks.recheck import StillWanted
 from alerts.sinks.retry import RetryPolicy
 from alerts.sinks.throttle import NudgeThrottle, ThrottledNudger

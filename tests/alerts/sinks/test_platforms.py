@@ -10,8 +10,8 @@ from alerts.model import Alert, Audience
 from alerts.sinks.base import Sink
 from alerts.sinks.chat import ChatSink
 from alerts.sinks.dingtalk import DingtalkSink
+from alerts.sinks.errors import DeliveryError
 from alerts.sinks.feishu import FeishuSink
-from alerts.sinks.http import DeliveryError
 from alerts.sinks.settings import (
     DingtalkSettings,
     FeishuSettings,

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from alerts.pipeline.builder import build_pipeline
 from alerts.pipeline.config import DEFAULT_CONFIG, Receiver
 from alerts.sinks.dingtalk import DingtalkSink
+from alerts.sinks.errors import DeliveryError
 from alerts.sinks.feishu import FeishuSink
-from alerts.sinks.http import DeliveryError
 from alerts.sinks.retry import RetryPolicy, send_with_retry
 from alerts.sinks.settings import (
     DingtalkSettings,

@@ -25,7 +25,7 @@ def test_dingtalk_signed_url_carries_ms_timestamp_and_encoded_sign():
 
     sink = dingtalk.DingtalkSink(
         DingtalkSettings(access_token="tok", secret="SEC1234567890abcdef"),
-        clock=lambda: 1577262236.757,
+        clock_ms=lambda: 1577262236757,
     )
     q = urllib.parse.parse_qs(urllib.parse.urlsplit(sink.signed_url()).query)
     assert q["timestamp"] == ["1577262236757"]
@@ -44,7 +44,7 @@ def test_feishu_body_carries_seconds_timestamp_and_sign():
     from tests.alerts.sinks.conftest import make_alert
 
     sink = feishu.FeishuSink(FeishuSettings(token="t", secret="feishu-secret"),
-                             clock=lambda: 1599360473.9)
+                             clock_ms=lambda: 1599360473900)
     body = sink.payload(make_alert())
     assert body["timestamp"] == "1599360473"
     assert body["sign"] == "GnmU6lMJMtXPkxW7kXxgtXI0SJxjk0TQFnFuz93Dt+0="

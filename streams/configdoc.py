@@ -18,11 +18,13 @@ from streams.alerting.settings import AlertSettings
 from streams.console.settings import ConsoleSettings
 from streams.kpi.config import KpiSettings
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
+from streams.worker.apisettings import ApiSettings
 from streams.worker.config import WorkerSettings
 
 SECTIONS: list[tuple[str, type[BaseSettings]]] = [
     ("Kafka", KafkaSettings), ("Redis", RedisSettings), ("Topics", TopicSettings),
-    ("KPI engine", KpiSettings), ("Worker", WorkerSettings), ("Alerts", AlertSettings),
+    ("KPI engine", KpiSettings), ("Worker", WorkerSettings),
+    ("HTTP API and /metrics", ApiSettings), ("Alerts", AlertSettings),
     ("Console", ConsoleSettings), ("WeCom robot", WecomSettings),
     ("DingTalk robot", DingtalkSettings), ("Feishu / Lark bot", FeishuSettings),
     ("Slack", SlackSettings), ("Generic webhook", WebhookSettings),

@@ -167,11 +167,23 @@ async def test_fanout_resends_only_what_a_partial_failure_left_undelivered():
 
 async def test_fanout_does_not_hammer_a_sink_asking_to_wait_longer_than_a_tick():
     slow_down = Recorder("chat", [DeliveryError("429", retryable=True, retry_after=60.0)])
+    reg, now = CollectorRegistry(), [1000.0]
+    counter = Counter("deliveries", "d", ["sink", "outcome"], registry=reg)
     stage = FanoutStage([Receiver(name="rx", sinks=("chat",))], {"chat": slow_down},
-                        retry=RetryPolicy(max_attempts=5, max_retry_after_s=5.0), sleep=no_sleep)
-    assert await stage.process(notes(alert()), NOW) == []  # left for the next evaluation
+                        retry=RetryPolicy(max_attempts=5, max_retry_after_s=5.0), sleep=no_sleep,
+                        counter=counter, monotonic=lambda: now[0])
+    assert await stage.process(notes(alert()), NOW) == []  # left for a later evaluation
+    now[0] += 59  # the next ticks, inside the server's Retry-After: the sink is not called
+    assert await stage.process(notes(alert()), NOW + 59_000) == []
     assert len(slow_down.calls) == 1
+    now[0] += 1
     assert await stage.process(notes(alert()), NOW + 60_000) != []
+    assert len(slow_down.calls) == 2
+
+    def count(outcome):
+        return reg.get_sample_value("deliveries_total", {"sink": "chat", "outcome": outcome})
+
+    assert (count("gave_up"), count("held"), count("sent")) == (1, 1, 1)
 
 
 async def test_built_pipeline_sends_to_topic_and_prometheus_once():
@@ -242,3 +254,17 @@ async def test_silence_api_helpers():
     assert await expire_silence(store, made["id"])
     assert not await expire_silence(store, made["id"])
     assert await list_silences(store, active_only=True) == []
+
+
+async def test_fanout_holds_a_sink_at_most_max_hold_s_whatever_retry_after_says():
+    from alerts.pipeline.fanout import MAX_HOLD_S
+
+    forever = Recorder("chat", [DeliveryError("429", retryable=True, retry_after=1e9)])
+    now = [0.0]
+    stage = FanoutStage([Receiver(name="rx", sinks=("chat",))], {"chat": forever},
+                        sleep=no_sleep, monotonic=lambda: now[0])
+    assert await stage.process(notes(alert()), NOW) == []
+    now[0] = MAX_HOLD_S - 1
+    assert await stage.process(notes(alert()), NOW) == [] and len(forever.calls) == 1
+    now[0] = MAX_HOLD_S
+    assert await stage.process(notes(alert()), NOW) != [] and len(forever.calls) == 2

@@ -62,7 +62,7 @@ def _alert_event(alert: Alert) -> dict[str, Any]:
     return {"kind": "alert", "alert": alert.model_dump(mode="json")}
 
 
-def _decode(entry_id: bytes | str, fields: dict) -> FeedEvent:
+def _decode(entry_id: bytes | str, fields: dict[Any, Any]) -> FeedEvent:
     raw = fields.get(b"e") or fields.get("e") or b"{}"
     body = orjson.loads(raw)
     eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id

@@ -20,7 +20,7 @@ class PrometheusSink:
         self.gauge = Gauge("roompulse_alerts", "Alert series by room, rule, severity and state",
                            ["room", "rule", "severity", "state"], registry=registry)
         self.firing: dict[str, tuple[str, str, str]] = {}
-        self.resolved: Tally = Tally()
+        self.resolved: Tally[tuple[str, str, str]] = Tally()
 
     async def send(self, alerts: Sequence[Alert]) -> None:
         touched: set[tuple[str, str, str]] = set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from alerts.clock import now_ms
 from alerts.model import Alert
@@ -23,7 +23,7 @@ ACKNOWLEDGED = "acknowledged"
 class AckReader(Protocol):
     """The part of the console feed (alerts.sinks.console.AlertFeed) this needs."""
 
-    async def acks(self, episodes: Sequence[tuple[str, int]]) -> dict: ...
+    async def acks(self, episodes: Sequence[tuple[str, int]]) -> dict[Any, Any]: ...
 
 
 # (alerts) -> (still wanted, [(alert, reason)] not wanted any more)
@@ -42,7 +42,7 @@ class StillWanted:
     async def __call__(
         self, alerts: Sequence[Alert]
     ) -> tuple[list[Alert], list[tuple[Alert, str]]]:
-        keep, dropped = list(alerts), []
+        keep, dropped = list(alerts), list[tuple[Alert, str]]()
         if not keep:
             return keep, dropped
         if self.silences is not None:

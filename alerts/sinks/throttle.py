@@ -4,6 +4,7 @@ background loop that sends held nudges, retries and the re-check of silences/ack
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import weakref
@@ -33,7 +34,8 @@ __all__ = ["DEFAULT_INTERVAL_MS", "Decision", "NudgeThrottle", "Outcome", "Throt
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_MAX_RETRYING = 1_000  # batches waiting for a retry after a failed immediate send
 
-_COUNTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Counter]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _counters(registry: CollectorRegistry) -> tuple[Counter, Counter]:
@@ -82,7 +84,7 @@ class ThrottledNudger:
         self._retrying: deque[tuple[int, list[Alert]]] = deque()
         self._max_retrying = max_retrying
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         registry = registry if registry is not None else CollectorRegistry()
         self.decisions, self.failures = _counters(registry)
 
@@ -184,12 +186,10 @@ class ThrottledNudger:
             await self.flush_due()
             nxt = self.next_due_ms()
             timeout = None if nxt is None else max(0.0, (nxt - self._clock_ms()) / 1000)
-            try:
+            with contextlib.suppress(TimeoutError):  # woken by time, not by a new nudge
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
 
-    def start(self) -> asyncio.Task:
+    def start(self) -> asyncio.Task[None]:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self.run(), name=self.name)
         return self._task
@@ -197,8 +197,6 @@ class ThrottledNudger:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None

@@ -130,7 +130,8 @@ class FeishuSettings(ChatSinkSettings):
     base_url: str = Field("https://open.feishu.cn/open-apis/bot/v2/hook",
                           description="Lark: https://open.larksuite.com/open-apis/bot/v2/hook",
                           repr=False)
-    msg_type: Literal["interactive", "text"] = Field("interactive", description="card or plain text")
+    msg_type: Literal["interactive", "text"] = Field("interactive",
+                                                     description="card or plain text")
 
     @property
     def enabled(self) -> bool:

@@ -26,7 +26,7 @@ class AlertSettings(BaseSettings):
         "rooms read together in one set of pipelined round trips"))
     settle_s: float = Field(15.0, ge=0, description=(
         "buckets older than a room's newest event minus this are cached between evaluations"))
-    refresh_s: float = Field(60.0, gt=0, description=(
+    refresh_s: float = Field(300.0, gt=0, description=(
         "a room's cached sums are read again this often (jittered): late data older than "
         "settle_s reaches alerts within this time"))
     cache_rooms: int = Field(10_000, ge=1, description=(

@@ -47,7 +47,14 @@ class RoomJob:
         self.reader, self.room_id, self.needs, self.cache = reader, room_id, needs, cache
         self.as_of = _int(clock_h.get("applied_ms"))
         top_now = max((r[2] for r in needs), default=0)
-        limit = None if state.last_event_ms is None else state.last_event_ms - reader.settle_ms
+        # Settled: older than the room's newest event, or than the stream clock minus the
+        # grace after which events count as late (a silent room gets no new old data either),
+        # minus settle_ms.
+        newest = [t for t in (state.last_event_ms, _int(clock_h.get("event_ms"))) if t]
+        limit = None
+        if state.last_event_ms is not None:
+            limit = max(state.last_event_ms, (newest[-1] - s.grace_s * 1000) if newest else 0)
+            limit -= reader.settle_ms
         bms, cms = s.bucket_ms, s.coarse_ms
         wanted = dict(needs)
         for (per, window, now), need in needs.items():

@@ -32,7 +32,7 @@ Request = tuple[str, str, int]  # (per: room | product | source, window, now_ms)
 
 
 class RoomWindowReader:
-    def __init__(self, store: Any, *, settle_ms: int = 15_000, refresh_ms: int = 30_000,
+    def __init__(self, store: Any, *, settle_ms: int = 15_000, refresh_ms: int = 300_000,
                  max_rooms: int = 10_000, wall: Callable[[], float] = time.monotonic) -> None:
         self.store = store  # a streams.kpi.store_base.KpiStoreBase (its fetch primitives)
         self.settle_ms = settle_ms

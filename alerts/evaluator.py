@@ -119,7 +119,9 @@ class Evaluator:
         failed_rules: set[tuple[str, str]] = set()
         stats = self.last_tick = TickStats()
         self._n += 1
-        live = [s for s in await resolve(reader.rooms())
+        # A batch reader may list rooms in steps that let the event loop breathe.
+        listing = getattr(self.batch, "rooms", None) or reader.rooms
+        live = [s for s in await resolve(listing())
                 if s.broadcast_end_ms is None or s.broadcast_end_ms > now]
         # Round-robin: rooms read longest ago first; among them, the most recently active.
         live.sort(key=lambda s: (self._evaluated_at.get(s.room_id, 0), -(s.last_event_ms or 0),

@@ -134,7 +134,7 @@ class KpiCollector(Collector):
         products: list[tuple[str, str, str, str, float]] = []
         sources: list[tuple[str, str, str, str, float]] = []
         info: list[tuple[list[str], float | None]] = []
-        states = sorted(await self.store.rooms(),
+        states = sorted(await self._window_reader().rooms(),
                         key=lambda s: (-(s.last_seen_ms or 0), s.room_id))
         over_rooms = max(0, len(states) - self.max_rooms)
         states = states[: self.max_rooms]

@@ -95,6 +95,28 @@ class Readings:
             cards.append(card)
         return cards
 
+    async def overview_page(self, firing: dict[str, int] | None = None, history: bool = False,
+                            *, limit: int = 60, offset: int = 0, text: str = "",
+                            firing_only: bool = False, by_alerts: bool = False
+                            ) -> dict[str, Any]:
+        """One page of cards: rooms filtered (`text` in the room or brand id, firing only),
+        ordered by id or by firing alerts first; only the page's cards are read."""
+        firing = firing or {}
+        needle = text.lower()
+        states = [s for s in await self.states()
+                  if (not needle or needle in s.room_id.lower()
+                      or needle in (s.brand_id or "").lower())
+                  and (not firing_only or firing.get(s.room_id, 0) > 0)]
+        if by_alerts:
+            states.sort(key=lambda s: (-firing.get(s.room_id, 0), s.room_id))
+        cards = []
+        for state in states[offset:offset + limit]:
+            card = await self.room_card(state, firing.get(state.room_id, 0))
+            if history:
+                card["history"] = await self.history(state, [k["kpi"] for k in card["kpis"]])
+            cards.append(card)
+        return {"rooms": cards, "total": len(states), "offset": offset, "limit": limit}
+
     async def history(self, state: RoomState, kpis: list[str],
                       minutes: int = HISTORY_MINUTES) -> dict[str, list[float | None]]:
         """Per-minute 1m values of `kpis`, oldest first, the last one ending now (stream time)."""

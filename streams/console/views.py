@@ -48,6 +48,29 @@ async def with_acks(ctx: ConsoleContext, events: list[FeedEvent]) -> list[dict[s
     return out
 
 
+OVERVIEW_PAGE_MAX = 200  # cards per overview page: each card is a few KPI reads
+
+
+def overview_query(q) -> dict[str, Any]:
+    """Paging, filter and order of the overview: bounded work whatever the room count."""
+    try:
+        limit = int(q.get("limit", "60"))
+        offset = int(q.get("offset", "0"))
+    except ValueError:
+        raise json_error(400, "limit", "limit and offset are numbers") from None
+    if not 1 <= limit <= OVERVIEW_PAGE_MAX or offset < 0:
+        raise json_error(400, "limit", f"limit from 1 to {OVERVIEW_PAGE_MAX}, offset from 0")
+    text = q.get("q", "").strip()
+    if len(text) > 100:
+        raise json_error(400, "q", "the filter is at most 100 characters")
+    firing_only = q.get("alert", "") == "firing"
+    sort = q.get("sort", "room")
+    if sort not in ("room", "alerts"):
+        raise json_error(400, "sort", "sort is room or alerts")
+    return {"limit": limit, "offset": offset, "text": text, "firing_only": firing_only,
+            "by_alerts": sort == "alerts"}
+
+
 class ConsoleApi:
     def __init__(self, ctx: ConsoleContext) -> None:
         self.ctx = ctx
@@ -110,10 +133,11 @@ class ConsoleApi:
             for alert in await self.ctx.feed.current():
                 firing[alert.room_id] = firing.get(alert.room_id, 0) + 1
             history = request.query.get("history") == "1"
-            rooms = await self.ctx.readings.overview(firing, history=history)
+            page = await self.ctx.readings.overview_page(firing, history=history,
+                                                         **overview_query(request.query))
         except STORE_ERRORS as exc:
             raise json_error(503, "store", f"store unavailable: {type(exc).__name__}") from None
-        return _json({"rooms": rooms, "now_ms": self.ctx.now_ms()})
+        return _json({**page, "now_ms": self.ctx.now_ms()})
 
     async def room(self, request: web.Request) -> web.Response:
         self.ctx.require(request)

@@ -3,10 +3,12 @@
 "use strict";
 (function () {
   const MAX_CARDS = 300, POLL_MS = 5000, SPARK_SPAN_MS = 30 * 60 * 1000, SPARK_KEY = "rp-spark";
+  const PAGE = 60;  // cards per overview page: the server reads only these rooms' KPIs
   const state = {
     me: null, lang: localStorage.getItem("rp-lang") || null, rooms: [], feed: new Map(),
     acks: new Map(), silences: [], lastId: "", es: null, room: null, window: "15m",
     spark: JSON.parse(sessionStorage.getItem(SPARK_KEY) || "{}"), timer: null,
+    list: { q: "", firing: false, byAlerts: true, offset: 0, total: 0 },
   };
   const $ = (id) => document.getElementById(id);
 
@@ -86,6 +88,21 @@
     $("login-error").textContent = "";
     await start();
   });
+  // Overview paging and filters: a new page or filter fetches that page's 30-minute history.
+  function relist(change) {
+    Object.assign(state.list, change); state.seeded = false; refresh();
+  }
+  let filterTimer = null;
+  $("room-filter").addEventListener("input", (e) => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => relist({ q: e.target.value.trim(), offset: 0 }), 300);
+  });
+  $("room-firing").addEventListener("change", (e) => relist({ firing: e.target.checked, offset: 0 }));
+  $("room-by-alerts").addEventListener("change", (e) => relist({ byAlerts: e.target.checked, offset: 0 }));
+  $("room-prev").addEventListener("click", () => relist({ offset: Math.max(0, state.list.offset - PAGE) }));
+  $("room-next").addEventListener("click", () => {
+    if (state.list.offset + PAGE < state.list.total) relist({ offset: state.list.offset + PAGE });
+  });
   $("logout").addEventListener("click", async () => { await api("logout", { method: "POST", body: {} }); showLogin(); });
   $("lang").addEventListener("click", () => {
     state.lang = state.lang === "en" ? "zh-CN" : "en";
@@ -98,6 +115,7 @@
     document.documentElement.lang = lang;
     document.title = t("title");
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
     $("lang").textContent = t("lang_toggle");
     if (state.me) $("who").textContent = state.me.name + " · " + t("role_" + state.me.role);
     setConn(state.es && state.es.readyState === 1);
@@ -119,15 +137,21 @@
     if (!state.me) return;
     if (state.room) return RP.loadRoom();
     // The first load fetches each room's last 30 minutes; later polls append one point each.
-    const r = await api("overview" + (state.seeded ? "" : "?history=1"));
+    const l = state.list;
+    const q = new URLSearchParams({ limit: PAGE, offset: l.offset, sort: l.byAlerts ? "alerts" : "room" });
+    if (l.q) q.set("q", l.q);
+    if (l.firing) q.set("alert", "firing");
+    if (!state.seeded) q.set("history", "1");
+    const r = await api("overview?" + q.toString());
     if (!r.ok) return;
     state.rooms = r.data.rooms || [];
+    l.total = r.data.total !== undefined ? r.data.total : state.rooms.length;
     if (state.seeded) RP.recordSpark(r.data.now_ms); else { RP.seedSpark(r.data.now_ms); state.seeded = true; }
     RP.renderRooms();
   }
 
   // Shared with rooms.js and feed.js (loaded after this file, before DOMContentLoaded).
   window.RP = { state, $, t, kpiName, el, fmt, clock, api, refresh, setConn, showLogin,
-                MAX_CARDS, SPARK_SPAN_MS, SPARK_KEY };
+                MAX_CARDS, SPARK_SPAN_MS, SPARK_KEY, PAGE };
   document.addEventListener("DOMContentLoaded", start);
 })();

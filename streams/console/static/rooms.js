@@ -50,7 +50,14 @@
     if (k.max !== null) b.push("≤ " + fmt(k.kind, k.max));
     return b.length ? t("target") + " " + b.join(" ") + " · " + k.window : k.window;
   }
+  function renderPager() {
+    const l = state.list, n = state.rooms.length;
+    $("room-range").textContent = n ? t("page_range", { from: l.offset + 1, to: l.offset + n, total: l.total }) : "";
+    $("room-prev").disabled = l.offset === 0;
+    $("room-next").disabled = l.offset + n >= l.total;
+  }
   function renderRooms() {
+    renderPager();
     const box = $("rooms"); box.replaceChildren();
     if (!state.rooms.length) { box.append(el("p", { class: "note", text: t("no_rooms") })); return; }
     for (const room of state.rooms) {

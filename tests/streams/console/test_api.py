@@ -258,3 +258,28 @@ async def test_no_secret_in_any_response():
     for text in seen_bodies:
         for secret in SECRETS:
             assert secret not in text
+
+
+async def test_overview_pages_filters_and_puts_firing_rooms_first(settings):
+    store = InMemoryKpiStore()
+    for i in range(7):
+        await fill_store(store, f"room-{i}", stage="traffic" if i % 2 else "conversion")
+    feed = MemoryConsoleFeed()
+    await feed.send([make_alert(rule="r1", room="room-5"), make_alert(rule="r2", room="room-5"),
+                     make_alert(rule="r1", room="room-3")])
+    async with serve_console(store=store, feed=feed, silences=AlertSilences(),
+                             settings=settings) as served, client() as http:
+        await login(http, served.url, VIEWER_TOKEN)
+        url = f"{served.url}/api/overview"
+        status, body, _ = await call(http, "GET", f"{url}?limit=3&sort=alerts")
+        assert status == 200 and body["total"] == 7 and body["limit"] == 3
+        assert [(r["room_id"], r["firing"]) for r in body["rooms"]] == [
+            ("room-5", 2), ("room-3", 1), ("room-0", 0)]
+        _, body, _ = await call(http, "GET", f"{url}?limit=3&offset=6")
+        assert [r["room_id"] for r in body["rooms"]] == ["room-6"]
+        _, body, _ = await call(http, "GET", f"{url}?alert=firing")
+        assert [r["room_id"] for r in body["rooms"]] == ["room-3", "room-5"]
+        _, body, _ = await call(http, "GET", f"{url}?q=ROOM-4")
+        assert [r["room_id"] for r in body["rooms"]] == ["room-4"] and body["total"] == 1
+        for bad in ("limit=0", "limit=201", "offset=-1", "limit=x", "sort=gmv", "q=" + "x" * 101):
+            assert (await call(http, "GET", f"{url}?{bad}"))[0] == 400, bad

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from alerts.lifecycle import Series, State
 
-if TYPE_CHECKING:
-    from alerts.evaluator import TickStats
+
+@dataclass
+class TickStats:
+    """What the last evaluation covered (for metrics, logs and the bench). `live`: rooms to
+    cover; `evaluated`: read (or found gone/ended); `skipped`: left for the next tick (budget);
+    `failed`: their read failed (series left as they were)."""
+
+    live: int = 0
+    evaluated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
 
 
 class EvalMetrics:

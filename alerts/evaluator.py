@@ -7,11 +7,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from alerts.conditions import Reading
-from alerts.evalmetrics import EvalMetrics
+from alerts.evalmetrics import EvalMetrics, TickStats
 from alerts.lifecycle import Cond, Series, State, step
 from alerts.logthrottle import LogThrottle, exc_kind
 from alerts.messages import texts
@@ -21,6 +22,7 @@ from alerts.roomreading import needs_of, readings_of
 from alerts.rules import Rule, RulePack
 from alerts.state import InMemorySeriesStore, SeriesStore
 from alerts.targets import Targets
+from schemas.kpis import RoomState
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +50,6 @@ class EvalResult:
     now_ms: int | None
     alerts: list[Alert]  # every firing alert, plus those resolved in this evaluation
     transitions: list[Transition]
-
-
-@dataclass
-class TickStats:
-    """What the last evaluation covered (for metrics, logs and the bench)."""
-
-    live: int = 0
-    evaluated: int = 0
-    skipped: int = 0  # live rooms left for the next tick when the time budget ran out
-    failed: int = 0  # rooms whose read failed (their series are left as they were)
-    seconds: float = 0.0
 
 
 class Evaluator:
@@ -119,14 +110,22 @@ class Evaluator:
         failed_rules: set[tuple[str, str]] = set()
         stats = self.last_tick = TickStats()
         self._n += 1
-        # A batch reader may list rooms in steps that let the event loop breathe.
-        listing = getattr(self.batch, "rooms", None) or reader.rooms
-        live = [s for s in await resolve(listing())
-                if s.broadcast_end_ms is None or s.broadcast_end_ms > now]
-        # Round-robin: rooms read longest ago first; among them, the most recently active.
-        live.sort(key=lambda s: (self._evaluated_at.get(s.room_id, 0), -(s.last_event_ms or 0),
-                                 s.room_id))
-        stats.live = len(live)
+        by_id: dict[str, RoomState] = {}
+        if self.batch is not None:
+            # Ids only: states are read batch by batch, so a tick that reaches 800 of 20,000
+            # rooms reads 800 states, not 20,000. The store lists them most recent first.
+            ids = await self.batch.room_ids()
+            rank = {r: i for i, r in enumerate(ids)}
+            # Round-robin: rooms read longest ago first; among them, the most recently active.
+            todo = sorted(ids, key=lambda r: (self._evaluated_at.get(r, 0), rank[r]))
+        else:
+            live = [s for s in await resolve(reader.rooms())
+                    if s.broadcast_end_ms is None or s.broadcast_end_ms > now]
+            live.sort(key=lambda s: (self._evaluated_at.get(s.room_id, 0),
+                                     -(s.last_event_ms or 0), s.room_id))
+            by_id = {s.room_id: s for s in live}
+            todo = [s.room_id for s in live]
+        stats.live = len(todo)
         deadline = None if self.budget_s is None else started + self.budget_s
         next_room = 0
 
@@ -146,41 +145,51 @@ class Evaluator:
             self._throttle.log(log, logging.ERROR, ("room-read", exc_kind(exc)),
                          "reading room %s failed: %s: %s", room_id, exc_kind(exc), exc)
 
-        async def read_chunk(chunk: list) -> None:
-            moments = []
-            for state in chunk:
-                rt = targets.resolve(state.room_id, state.brand_id, state.stage, state.phase,
-                                     now)
-                moments.append((rt, targets.moment(rt.stage, rt.phase, now,
-                                                   state.broadcast_start_ms)))
-            batched: list = [None] * len(chunk)
+        async def read_chunk(chunk: list[str]) -> None:
+            token = None
             if self.batch is not None:
-                needs = [await needs_of(rule_list, st, rt, m)
-                         for st, (rt, m) in zip(chunk, moments, strict=True)]
                 try:
-                    batched = await self.batch.read_many(
-                        [(st.room_id, n) for st, n in zip(chunk, needs, strict=True)])
+                    states, token = await self.batch.states(chunk)
                 except Exception as exc:  # noqa: BLE001 - e.g. Redis down: keep series, go on
-                    for st in chunk:
-                        room_failed(st.room_id, exc)
+                    for room_id in chunk:
+                        room_failed(room_id, exc)
                     return
-            for state, (rt, moment), got in zip(chunk, moments, batched, strict=True):
-                if got is not None and got[0] is None:
-                    self._evaluated_at[state.room_id] = self._n  # gone since the listing
+            else:
+                states = [by_id[r] for r in chunk]
+            plans: dict[str, tuple] = {}
+            for room_id, state in zip(chunk, states, strict=True):
+                if state is None or (state.broadcast_end_ms is not None
+                                     and state.broadcast_end_ms <= now):
+                    self._evaluated_at[room_id] = self._n  # gone or ended: nothing to read
                     stats.evaluated += 1
                     continue
+                rt = targets.resolve(room_id, state.brand_id, state.stage, state.phase, now)
+                plans[room_id] = (state, rt, targets.moment(rt.stage, rt.phase, now,
+                                                            state.broadcast_start_ms))
+            batched: dict[str, Any] = {}
+            if self.batch is not None and plans:
+                needs = {r: await needs_of(rule_list, *plans[r]) for r in plans}
+                try:
+                    got = await self.batch.read_many([(r, needs.get(r, {})) for r in chunk],
+                                                     token)
+                except Exception as exc:  # noqa: BLE001 - as above
+                    for room_id in plans:
+                        room_failed(room_id, exc)
+                    return
+                batched = {r: g for r, g in zip(chunk, got, strict=True)}
+            for room_id, (state, rt, moment) in plans.items():
+                results = batched[room_id][1] if room_id in batched else None
                 try:
                     pairs, _ = await readings_of(rule_list, state, rt, moment, reader,
-                                                 got[1] if got is not None else None,
-                                                 on_error)
+                                                 results, on_error)
                 except Exception as exc:  # noqa: BLE001 - a failed plain read: as above
-                    room_failed(state.room_id, exc)
+                    room_failed(room_id, exc)
                     continue
-                self._evaluated_at[state.room_id] = self._n
+                self._evaluated_at[room_id] = self._n
                 stats.evaluated += 1
                 for rule, rd in pairs:
-                    fp = fingerprint(rule.id, state.room_id, rd.labels)
-                    base = Series(fingerprint=fp, rule=rule.id, room_id=state.room_id,
+                    fp = fingerprint(rule.id, room_id, rd.labels)
+                    base = Series(fingerprint=fp, rule=rule.id, room_id=room_id,
                                   labels=rd.labels)
                     out[fp] = (rule, base, rd, moment.minutes_since_start)
 
@@ -188,12 +197,12 @@ class Evaluator:
 
         async def worker() -> None:
             nonlocal next_room
-            while next_room < len(live):
+            while next_room < len(todo):
                 # past the budget, stop; but always read one batch, or a listing that alone
                 # outlasts the budget would starve every room
                 if deadline is not None and next_room and time.perf_counter() >= deadline:
                     return
-                chunk = live[next_room:next_room + chunk_size]
+                chunk = todo[next_room:next_room + chunk_size]
                 next_room += len(chunk)
                 await read_chunk(chunk)
                 await asyncio.sleep(0)  # health checks and the API never wait behind a tick
@@ -201,12 +210,11 @@ class Evaluator:
         # Rooms are read `chunk` at a time (a batch reader shares its round trips between them)
         # and at most `concurrency` chunks at once: each holds one Redis connection, so the
         # shared pool is never exhausted, and latency overlaps with the other chunks' CPU.
-        workers = min(self.concurrency, -(-len(live) // chunk_size))
+        workers = min(self.concurrency, -(-len(todo) // chunk_size))
         await asyncio.gather(*(worker() for _ in range(workers)))
-        for state in live[next_room:]:
-            untouched.add(state.room_id)
-        stats.skipped = len(live) - next_room
-        live_ids = {s.room_id for s in live}
+        untouched.update(todo[next_room:])
+        stats.skipped = len(todo) - next_room
+        live_ids = set(todo)
         for room in [r for r in self._evaluated_at if r not in live_ids]:
             del self._evaluated_at[room]  # bounded by the live rooms
 

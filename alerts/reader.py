@@ -60,7 +60,14 @@ class BatchReader(Protocol):
     `product_name`, `source`), holding at least the KPIs the request names.
     """
 
-    async def read_many(self, rooms: list[tuple[str, dict[ReadRequest, ReadNeed]]]
+    async def room_ids(self) -> list[str]:
+        """Every room to cover, most recently active first if the store knows."""
+
+    async def states(self, ids: list[str]) -> tuple[list[RoomState | None], Any]:
+        """The rooms' states (None: gone), and a token that spares `read_many` reading them."""
+
+    async def read_many(self, rooms: list[tuple[str, dict[ReadRequest, ReadNeed]]],
+                        read: Any = None
                         ) -> list[tuple[RoomState | None, dict[ReadRequest, Any]]]: ...
 
 

@@ -74,22 +74,34 @@ class RoomWindowReader:
             pipe.hgetall(k)
         return await pipe.execute()
 
+    async def room_ids(self) -> list[str]:
+        """Every room id: the store's live rooms, most recently active first, when it keeps
+        them in that order; else every room, by id."""
+        store = self.store
+        if hasattr(store, "live_room_ids"):
+            return await store.live_room_ids()
+        return sorted(await store._smembers(store.keys.rooms))
+
+    async def states(self, ids: list[str]) -> tuple[list[RoomState | None], Any]:
+        """The rooms' states (None: gone) in one pipelined read, and what `read_many` needs of
+        that read so it does not read the states again."""
+        from streams.kpi.store_base import parse_state  # the store owns the state format
+
+        store = self.store
+        *hashes, clock_h = await store._hgetall_many([store.keys.state(r) for r in ids]
+                                                     + [store.keys.clock])
+        states = [parse_state(r, h) if h else None for r, h in zip(ids, hashes, strict=True)]
+        return states, (hashes, clock_h, states)
+
     async def rooms(self, chunk: int = 500) -> list[RoomState]:
         """Every room's state, like the store's `rooms()`, but read and parsed `chunk` rooms at
         a time with a yield in between: 20,000 states parsed in one go hold the event loop for
         a good part of a second (health checks, the API)."""
-        from streams.kpi.store_base import parse_state
-
-        store = self.store
-        if hasattr(store, "live_room_ids"):
-            ids = await store.live_room_ids()
-        else:
-            ids = sorted(await store._smembers(store.keys.rooms))
+        ids = await self.room_ids()
         out: list[RoomState] = []
         for i in range(0, len(ids), chunk):
-            part = ids[i:i + chunk]
-            hashes = await store._hgetall_many([store.keys.state(r) for r in part])
-            out += [parse_state(r, h) for r, h in zip(part, hashes, strict=True) if h]
+            states, _ = await self.states(ids[i:i + chunk])
+            out += [s for s in states if s is not None]
             await asyncio.sleep(0)
         return out
 
@@ -97,25 +109,25 @@ class RoomWindowReader:
                    ) -> tuple[RoomState | None, dict[Request, Any]]:
         return (await self.read_many([(room_id, needs)]))[0]
 
-    async def read_many(self, rooms: list[tuple[str, dict[Request, Need]]]
-                        ) -> list[tuple[RoomState | None, dict[Request, Any]]]:
+    async def read_many(self, rooms: list[tuple[str, dict[Request, Need]]],
+                        read: Any = None) -> list[tuple[RoomState | None, dict[Request, Any]]]:
         """Several rooms in three pipelined reads in all: every state (and the clock), every
         bucket, every distinct count not cached. redis-py spends ~70 us of CPU per round trip,
-        more than a room's own work, so rooms share them."""
-        from streams.kpi.store_base import parse_state  # the store owns the state format
-
+        more than a room's own work, so rooms share them. `read`: what `states()` returned for
+        these very rooms (in order), to skip reading them again."""
         store, keys = self.store, self.store.keys
         self.stats.rooms += len(rooms)
-        *states, clock_h = await store._hgetall_many(
-            [keys.state(room_id) for room_id, _ in rooms] + [keys.clock])
+        if read is None:
+            _, read = await self.states([room_id for room_id, _ in rooms])
+        raw, clock_h, parsed = read
         out: list[tuple[RoomState | None, dict[Request, Any]]] = []
         jobs: list[tuple[int, RoomJob]] = []
-        for i, ((room_id, needs), state_h) in enumerate(zip(rooms, states, strict=True)):
-            if not state_h:
+        for i, ((room_id, needs), state_h, state) in enumerate(
+                zip(rooms, raw, parsed, strict=True)):
+            if state is None:
                 self.forget(room_id)
                 out.append((None, {}))
                 continue
-            state = parse_state(room_id, state_h)
             out.append((state, {}))
             first_ms = _int(state_h.get("first_ms"))
             job = RoomJob(self, room_id, needs, state, state_h, clock_h,

@@ -134,15 +134,22 @@ class KpiCollector(Collector):
         products: list[tuple[str, str, str, str, float]] = []
         sources: list[tuple[str, str, str, str, float]] = []
         info: list[tuple[list[str], float | None]] = []
-        states = sorted(await self._window_reader().rooms(),
-                        key=lambda s: (-(s.last_seen_ms or 0), s.room_id))
-        over_rooms = max(0, len(states) - self.max_rooms)
-        states = states[: self.max_rooms]
+        reader = self._window_reader()
+        if hasattr(self.store, "live_room_ids"):
+            # The store lists rooms most recently active first: read only the ones exported.
+            ids = await reader.room_ids()
+            over_rooms = max(0, len(ids) - self.max_rooms)
+            found, _ = await reader.states(ids[: self.max_rooms])
+            states = [s for s in found if s is not None]
+        else:
+            states = sorted(await reader.rooms(),
+                            key=lambda s: (-(s.last_seen_ms or 0), s.room_id))
+            over_rooms = max(0, len(states) - self.max_rooms)
+            states = states[: self.max_rooms]
         now = await self.store.stream_clock_ms()
         series = series_dropped = 0
         read = 0
         timed_out = False
-        reader = self._window_reader()
         for i in range(0, len(states), 16):
             if time.perf_counter() - started > self.budget_s:
                 timed_out = True

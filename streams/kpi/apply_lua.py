@@ -70,6 +70,7 @@ local function check()
     local brand = b[4]
     if brand == '' then brand = call('HGET', b[5], 'brand') or b[6] end
     want(P.buy_pre .. brand, 'zset')
+    want(P.pur_pre .. brand, 'hash')
     for j = 7, 10 do want(b[j], 'string') end
   end
 end
@@ -186,30 +187,70 @@ for _, g in ipairs(P.fe) do
   end
 end
 
--- Repurchase: per-brand buyer history, read before write, in event-time order.
+-- Repurchase: a paid order is a repeat when the same user paid the same brand within the
+-- 7 (30) days before it. Each user's recent orders (`ts@room`) are kept per brand, so an order
+-- arriving late also makes the LATER orders it precedes repeats: whatever the arrival order,
+-- the marks are the same (HLL adds are idempotent).
 local rep, rep_ttl, newest = {}, {}, {}
+local function mark(room, t, kind, user)
+  local b = t - (t % P.bms)
+  local cb = b - (b % P.cms)
+  local base = P.kp .. ':{' .. room .. '}:h:'
+  for _, kt in ipairs({{base .. 'f:' .. string.format('%d', b) .. ':' .. kind, P.fttl},
+                       {base .. 'c:' .. string.format('%d', cb) .. ':' .. kind, P.cttl}}) do
+    local k = kt[1]
+    if not rep[k] then rep[k] = {}; rep_ttl[k] = kt[2] end
+    rep[k][#rep[k] + 1] = user
+  end
+end
 for _, b in ipairs(P.buy) do
-  local ts, user, brand = b[1], b[3], b[4]
+  local ts, user, brand, room = b[1], b[3], b[4], b[6]
   if brand == '' then brand = call('HGET', b[5], 'brand') or b[6] end
-  local hk = P.buy_pre .. brand
-  local prev = call('ZSCORE', hk, user)
-  if prev then
-    local gap = ts - tonumber(prev)
+  local hk, pk = P.buy_pre .. brand, P.pur_pre .. brand
+  local hist = {}
+  local raw = call('HGET', pk, user)
+  if raw then
+    for t, r in string.gmatch(raw, '(%d+)@([^,]*)') do hist[#hist + 1] = {tonumber(t), r} end
+  elseif call('ZSCORE', hk, user) then
+    -- A buyer recorded before per-order history existed: its newest order is all we know.
+    hist[1] = {tonumber(call('ZSCORE', hk, user)), ''}
+  end
+  local seven, thirty = false, false
+  for _, h in ipairs(hist) do
+    local gap = ts - h[1]
     if gap > 0 and gap <= P.win30 then
-      -- b[7], b[9]: fine 7d/30d keys; b[8], b[10]: coarse ones.
-      for j = (gap <= P.win7) and 7 or 9, 10 do
-        local k = b[j]
-        if not rep[k] then rep[k] = {}; rep_ttl[k] = (j % 2 == 1) and P.fttl or P.cttl end
-        table.insert(rep[k], user)
-      end
+      thirty = true
+      if gap <= P.win7 then seven = true end
+    elseif gap < 0 and -gap <= P.win30 and h[2] ~= '' then
+      -- this order precedes a later one: that one is a repeat (idempotent if it was already)
+      if -gap <= P.win7 then mark(h[2], h[1], 'r7', user) end
+      mark(h[2], h[1], 'r30', user)
     end
   end
+  if seven then mark(room, ts, 'r7', user) end
+  if thirty then mark(room, ts, 'r30', user) end
+  hist[#hist + 1] = {ts, room}
+  table.sort(hist, function(x, y) return x[1] < y[1] end)
+  local top = hist[#hist][1]
+  local parts = {}
+  for i = math.max(1, #hist - P.max_pur + 1), #hist do
+    if hist[i][1] >= top - P.hist_ms then
+      parts[#parts + 1] = string.format('%d', hist[i][1]) .. '@' .. hist[i][2]
+    end
+  end
+  call('HSET', pk, user, table.concat(parts, ','))
   call('ZADD', hk, 'GT', b[2], user)
-  if not newest[hk] or ts > newest[hk] then newest[hk] = ts end
+  if not newest[hk] or ts > newest[hk][1] then newest[hk] = {ts, pk} end
 end
-for hk, ts in pairs(newest) do
-  call('ZREMRANGEBYSCORE', hk, '-inf', '(' .. string.format('%d', ts - P.hist_ms))
+for hk, tp in pairs(newest) do
+  local cutoff = '(' .. string.format('%d', tp[1] - P.hist_ms)
+  local gone = call('ZRANGEBYSCORE', hk, '-inf', cutoff)
+  if #gone > 0 then
+    chunked('HDEL', tp[2], gone)
+    call('ZREMRANGEBYSCORE', hk, '-inf', cutoff)
+  end
   call('EXPIRE', hk, P.hist_ttl)
+  call('EXPIRE', tp[2], P.hist_ttl)
 end
 for k, users in pairs(rep) do
   chunked('PFADD', k, users)

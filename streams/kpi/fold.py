@@ -65,6 +65,8 @@ def robust_clock(room_last_ms: dict[str, int]) -> int:
     return values[0] if len(values) < 3 else values[-2]
 
 
+_OTHER = Platform.other
+
 # Composite-key kinds of BatchFolder.add_all; `_expand` turns each into its hash fields.
 _EXPOSURE, _PRODUCT_EXPOSURE, _ENTER, _LEAVE, _CLICK, _CART = "X", "PX", "E", "V", "K", "A"
 _LIKE, _COMMENT, _PRIVATE = "L", "C", "J"
@@ -154,7 +156,7 @@ class BatchFolder:
         """Fold events given as their field dicts (`event.__dict__`, or the worker's decoder)."""
         d = self._delta
         bms = self._bucket_ms
-        first, last = d.first_ms, d.last_ms
+        first, last, platforms = d.first_ms, d.last_ms, d.platform
         key = self._keys.append
         member = self._member
         prod = self._product_of
@@ -167,10 +169,14 @@ class BatchFolder:
             seen = last.get(room)
             if seen is None:
                 self._new_room(e, room, ts)
-            elif ts > seen:
-                last[room] = ts
-            elif ts < first[room]:
-                first[room] = ts
+            else:
+                if ts > seen:
+                    last[room] = ts
+                elif ts < first[room]:
+                    first[room] = ts
+                # The first event that names a platform names it, whatever the batch split.
+                if e["platform"] is not _OTHER and room not in platforms:
+                    platforms[room] = e["platform"].value
             kind = e["type"]
             # The most frequent kinds first.
             if kind == "room_exposure":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FINE = "f"
+MAX_PURCHASES = 16  # recent paid orders remembered per user and brand (repurchase)
 COARSE = "c"
 
 # HyperLogLog kinds per room bucket (distinct users) and per product bucket.
@@ -71,6 +72,13 @@ class Keys:
 
     def buyers(self, brand: str) -> str:
         return self.buyers_prefix + brand
+
+    @property
+    def purchases_prefix(self) -> str:
+        """HASH per brand: user_id -> that user's recent paid orders, `ts@room` comma-joined
+        (ascending, the last MAX_PURCHASES within the buyer history). The script appends the
+        brand. Lets a late earlier order make the later ones repeats."""
+        return f"{self.prefix}:purchases:"
 
 
 def offset_field(topic: str, partition: int) -> str:

@@ -127,6 +127,7 @@ def build_ops(
         "win7": 7 * 86_400_000, "win30": 30 * 86_400_000,
         "hist_ms": settings.buyer_history_ms, "hist_ttl": settings.buyer_history_ms // 1000,
         "buy_pre": keys.buyers_prefix, "fttl": fttl, "cttl": cttl,
+        "pur_pre": keys.purchases_prefix, "kp": keys.prefix, "max_pur": K.MAX_PURCHASES,
         "st": states,
         "fe": [[keys.state(room), [[str(b), *in_b] for b, in_b in sorted(buckets.items())]]
                for room, buckets in sorted(fine_keys.items())],

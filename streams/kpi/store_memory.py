@@ -120,25 +120,7 @@ class InMemoryKpiStore(KpiStoreBase):
             self.sets.setdefault(key, set()).update(members)
             if ttl:
                 self.ttl[key] = ttl
-        newest: dict[str, int] = {}
-        for ts, ts_s, user, brand, state_key, room, f7, c7, f30, c30 in p["buy"]:
-            brand = brand or self.hashes.get(state_key, {}).get("brand") or room
-            hk = p["buy_pre"] + brand
-            z = self.zsets.setdefault(hk, {})
-            if user in z:
-                gap = ts - z[user]
-                if 0 < gap <= p["win30"]:
-                    rep = ((f7, p["fttl"]), (c7, p["cttl"])) if gap <= p["win7"] else ()
-                    for k, ttl in (*rep, (f30, p["fttl"]), (c30, p["cttl"])):
-                        self.sets.setdefault(k, set()).add(user)
-                        self.ttl[k] = ttl
-            z[user] = max(z.get(user, ts), ts)
-            newest[hk] = max(newest.get(hk, ts), ts)
-        for hk, ts in newest.items():
-            z = self.zsets[hk]
-            for user in [u for u, score in z.items() if score < ts - p["hist_ms"]]:
-                del z[user]
-            self.ttl[hk] = p["hist_ttl"]
+        self._repurchase(p)
         rooms_key, rooms, cutoff = p["rooms"]
         live = self.zsets.setdefault(rooms_key, {})
         live.update(dict.fromkeys(rooms, int(p["clk"][2])))
@@ -152,6 +134,57 @@ class InMemoryKpiStore(KpiStoreBase):
         if ofl:
             self.hashes.setdefault(okey, {}).update(zip(ofl[::3], ofl[2::3], strict=True))
         return [1]
+
+    def _repurchase(self, p: dict[str, Any]) -> None:
+        """The script's repurchase step: per brand and user, the recent orders `ts@room`; a
+        new order marks itself a repeat after an earlier one and the later ones after it."""
+        marks: list[tuple[str, int, str, str]] = []  # room, ts, kind, user
+        newest: dict[str, tuple[int, str]] = {}
+        for ts, ts_s, user, brand, state_key, room, *_ in p["buy"]:
+            brand = brand or self.hashes.get(state_key, {}).get("brand") or room
+            hk, pk = p["buy_pre"] + brand, p["pur_pre"] + brand
+            z = self.zsets.setdefault(hk, {})
+            purchases = self.hashes.setdefault(pk, {})
+            hist: list[tuple[int, str]] = []
+            if user in purchases:
+                for part in purchases[user].split(","):
+                    t, _, r = part.partition("@")
+                    hist.append((int(t), r))
+            elif user in z:
+                hist.append((z[user], ""))
+            seven = thirty = False
+            for t, r in hist:
+                gap = ts - t
+                if 0 < gap <= p["win30"]:
+                    thirty = True
+                    seven = seven or gap <= p["win7"]
+                elif gap < 0 and -gap <= p["win30"] and r:
+                    if -gap <= p["win7"]:
+                        marks.append((r, t, "r7", user))
+                    marks.append((r, t, "r30", user))
+            if seven:
+                marks.append((room, ts, "r7", user))
+            if thirty:
+                marks.append((room, ts, "r30", user))
+            hist = sorted([*hist, (ts, room)], key=lambda h: h[0])
+            top = hist[-1][0]
+            kept = [h for h in hist[-p["max_pur"]:] if h[0] >= top - p["hist_ms"]]
+            purchases[user] = ",".join(f"{t}@{r}" for t, r in kept)
+            z[user] = max(z.get(user, ts), ts)
+            if hk not in newest or ts > newest[hk][0]:
+                newest[hk] = (ts, pk)
+        for hk, (ts, pk) in newest.items():
+            z = self.zsets[hk]
+            for user in [u for u, score in z.items() if score < ts - p["hist_ms"]]:
+                del z[user]
+                self.hashes.get(pk, {}).pop(user, None)
+            self.ttl[hk] = self.ttl[pk] = p["hist_ttl"]
+        for room, t, kind, user in marks:
+            b = t - t % p["bms"]
+            for res, bucket, ttl in (("f", b, p["fttl"]), ("c", b - b % p["cms"], p["cttl"])):
+                k = f"{p['kp']}:{{{room}}}:h:{res}:{bucket}:{kind}"
+                self.sets.setdefault(k, set()).add(user)
+                self.ttl[k] = ttl
 
     def _check_types(self, p: dict[str, Any]) -> str:
         """The script's type check: a key of another kind refuses the batch before any write."""

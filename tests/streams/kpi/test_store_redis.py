@@ -194,3 +194,24 @@ async def test_a_refused_batch_does_not_cost_a_key_its_ttl(client, settings):
     assert not await store.apply(d, {TP: 5}, "g", 2)
     assert await store.apply(d, {TP: 11}, "g", 3)
     assert await client.ttl(store.keys.bucket("r1", "f", T0 + 60_000)) > 0
+
+
+async def test_a_late_earlier_order_makes_the_later_one_a_repeat_in_both_stores(client,
+                                                                                settings):
+    """Repurchase does not depend on arrival order: the earlier order arriving one batch late
+    still makes the later order (in another room of the brand) a 7-day repeat."""
+    red, mem = RedisKpiStore(client, settings), InMemoryKpiStore(settings)
+    later = order(60_000, user="u9", brand_id="B", room="r-late")
+    earlier = order(0, user="u9", brand_id="B", room="r-early")
+    for i, batch in enumerate(([later], [earlier])):
+        folder = BatchFolder(settings)
+        for e in batch:
+            folder.add(e)
+        d = folder.take()
+        for s in (red, mem):
+            assert await s.apply(d, {TP: i + 1}, "g", 100 + i)
+    for s in (red, mem):
+        late = await s.room_kpis("r-late", "1h", now_ms=T0 + 120_000)
+        early = await s.room_kpis("r-early", "1h", now_ms=T0 + 120_000)
+        assert late.kpis["repurchase_rate_7d"].value == 1.0, type(s).__name__
+        assert early.kpis["repurchase_rate_7d"].value == 0.0, type(s).__name__

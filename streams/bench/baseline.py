@@ -25,7 +25,8 @@ GROUP = "baseline"
 
 def create_baseline_app(kafka: KafkaSettings, redis_settings: RedisSettings,
                         topics: TopicSettings, kpi: KpiSettings, app_id: str) -> faust.App:
-    assert kafka.bootstrap
+    if not kafka.bootstrap:
+        raise ValueError("the baseline needs ROOMPULSE_KAFKA_BOOTSTRAP")
     app = faust.App(
         app_id, broker=[f"kafka://{h}" for h in kafka.bootstrap.split(",")], store="memory://",
         processing_guarantee="at_least_once", consumer_auto_offset_reset="earliest",

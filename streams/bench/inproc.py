@@ -1,9 +1,9 @@
-"""The KPI engine alone, in this process (no Faust): events/s and CPU-µs per event of it and the servers.
+"""The KPI engine alone, in this process (no Faust): events/s, its and the servers' CPU-µs/event.
 
-`python -m streams.bench.inproc [--events 300000] [--batch N]` starts the embedded stack, produces the
-bench's simulator mix, runs ONE KpiEngine here and reports, from its first apply to its last:
-events/s, this process's CPU-µs per event, and Tansu's and valkey's CPU-µs per event (so the
-figures show where the machine's two cores go).
+`python -m streams.bench.inproc [--events 300000] [--batch N]` starts the embedded stack,
+produces the bench's simulator mix, runs ONE KpiEngine here and reports, from its first apply
+to its last: events/s, this process's CPU-µs per event, and Tansu's and valkey's CPU-µs per
+event (so the figures show where the machine's two cores go).
 """
 
 from __future__ import annotations

@@ -74,6 +74,9 @@ class Run:
     cpu_last: float = 0.0
     n_any: int = 0  # the first observation with anything applied, `started` or not
     t_any: float = 0.0
+    n_mid: int = 0  # the first observation past half of the measured span's events
+    t_mid: float = 0.0
+    cpu_mid: float = 0.0
     servers_first: dict[str, float] = field(default_factory=dict)  # name -> CPU seconds
     servers_last: dict[str, float] = field(default_factory=dict)
 
@@ -92,6 +95,16 @@ class Run:
     def cpu_s_per_million(self) -> float:
         n = self.n_last - self.n_first
         return (self.cpu_last - self.cpu_first) / n * 1e6 if n else float("nan")
+
+    @property
+    def second_half(self) -> tuple[float | None, float | None]:
+        """(events/s, CPU-s per million) from the middle of the span to its end: warm-up
+        costs that scale with keys and rooms rather than events (first writes, TTLs, dict
+        growth) fall mostly in the first half."""
+        n, span = self.n_last - self.n_mid, self.t_last - self.t_mid
+        if not self.t_mid or n <= 0 or span <= 0:
+            return None, None
+        return n / span, (self.cpu_last - self.cpu_mid) / n * 1e6
 
     @property
     def server_cpu_s_per_million(self) -> dict[str, float | None]:
@@ -136,6 +149,8 @@ async def watch(progress, target: int, cpu: int | Callable[[], float] | None, ti
         if started and n > 0 and run.t_first == 0.0:
             run.n_first, run.t_first, run.cpu_first = n, now, used
             run.servers_first = _servers_cpu(servers)
+        if run.t_first and not run.t_mid and n >= (run.n_first + target) / 2:
+            run.n_mid, run.t_mid, run.cpu_mid = n, now, used
         run.n_last, run.t_last, run.cpu_last = n, now, used
         if run.t_first:
             run.servers_last = _servers_cpu(servers)

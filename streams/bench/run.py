@@ -179,6 +179,9 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
                       throughput_server_cpu_s_per_million=run.server_cpu_s_per_million,
                       throughput_server_cpu_share=run.server_cpu_share,
                       correct=not wrong and run.n_last >= n)
+        half_rate, half_cpu = run.second_half
+        result.update(events_per_s_second_half=_round(half_rate),
+                      cpu_s_per_million_second_half=_round(half_cpu, 2))
         ref_rate, ref_cpu = rates(ref) if ref else (None, None)
         result.update(reference_figures(run.events_per_s, run.cpu_s_per_million, ref_rate,
                                         ref_cpu))

@@ -1,4 +1,4 @@
-"""A small deterministic workload with exact expected KPIs (tests, the latency phase of the bench)."""
+"""A small deterministic workload with exact expected KPIs (tests, the bench's latency phase)."""
 
 from __future__ import annotations
 

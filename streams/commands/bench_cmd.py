@@ -12,7 +12,8 @@ MULTI_SESSION_MS = 10_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmark the KPI worker against a raw reference loop and a per-event Faust agent")
+    p = sub.add_parser("bench", help="benchmark the KPI worker against a raw reference loop "
+                                     "and a per-event Faust agent")
     p.add_argument("--events", type=int, default=1_000_000, help="events for the throughput run")
     p.add_argument("--rooms", type=int, default=50)
     p.add_argument("--rate", type=float, default=50_000,

@@ -5,10 +5,17 @@ from __future__ import annotations
 import math
 import platform
 from dataclasses import dataclass
+from importlib import metadata
 
 import pytest
 
-from streams.bench.machine import cpu_model, machine_info, ratio, reference_figures
+from streams.bench.machine import (
+    cpu_model,
+    machine_info,
+    package_versions,
+    ratio,
+    reference_figures,
+)
 from streams.bench.measure import Run
 from streams.bench.procs import group_settled
 from streams.bench.reference import count, rates
@@ -43,6 +50,12 @@ def test_machine_info_names_the_cpu_cores_and_python() -> None:
     assert info["python"] == platform.python_version()
     assert info["implementation"] == platform.python_implementation()
     assert info["cores"] >= info["cores_usable"] >= 1
+    assert info["packages"]["orjson"] == metadata.version("orjson")
+
+
+def test_package_versions_says_none_for_what_is_not_installed() -> None:
+    got = package_versions(("orjson", "no-such-distribution-roompulse"))
+    assert got == {"orjson": metadata.version("orjson"), "no-such-distribution-roompulse": None}
 
 
 @pytest.mark.parametrize(("part", "whole", "want"), [
@@ -122,3 +135,10 @@ def test_group_settled_needs_stable_with_every_worker(state, members, want, sett
 
 def test_group_settled_without_groups() -> None:
     assert group_settled(Described([]), 1) is False
+
+
+def test_second_half_of_the_span() -> None:
+    run = Run(n_first=0, t_first=1.0, cpu_first=0.0, n_mid=500_000, t_mid=5.0, cpu_mid=4.0,
+              n_last=1_000_000, t_last=7.0, cpu_last=6.5)
+    assert run.second_half == (250_000, 5.0)
+    assert Run(n_first=0, t_first=1.0, n_last=10, t_last=2.0).second_half == (None, None)

@@ -25,8 +25,8 @@ from typing import Any, BinaryIO
 import orjson
 
 from schemas.events import MAX_MESSAGE_BYTES, MAX_TS_MS, MIN_TS_MS
+from streams.recordings import ENVELOPE_PREFIX
 from streams.settings import TopicSettings
-from streams.simulator.recording import ENVELOPE_PREFIX
 from streams.topics import topic_for
 
 # A wrapped message is base64 (4/3 of its size) plus the envelope; anything longer than this

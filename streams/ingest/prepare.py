@@ -21,7 +21,6 @@ from streams.ingest.dedup import PartitionMemory
 from streams.ingest.limits import LiveRooms
 from streams.ingest.timepolicy import TimePolicy, Watermarks
 from streams.kpi.fold import BatchFolder, Delta
-from streams.worker.deadletter import Rejected
 
 log = logging.getLogger(__name__)
 # Every batch allocates ~100k short-lived objects (events, dicts, tuples). With CPython's default
@@ -40,6 +39,18 @@ def tune_gc() -> None:
 TP = tuple[str, int]
 _event_id, _ts, _type, _room = (itemgetter("event_id"), itemgetter("ts"), itemgetter("type"),
                                 itemgetter("room_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """One rejected message and where it came from: what the dead-letter sink sends."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    why: DeadLetter
 
 
 class IngestState:
@@ -95,7 +106,7 @@ def prepare(parts: list[tuple[TP, list]], state: IngestState, folder: BatchFolde
     try:
         folder.add_all(events)
         delta = folder.take()
-    except Exception:  # noqa: BLE001 - a bug must cost one message, never the loop
+    except Exception:  # a bug must cost one message, never the loop
         log.exception("fold failed; folding this batch message by message")
         delta = _careful_fold(accepted, folder, p)
     for key, _, _, good in accepted:

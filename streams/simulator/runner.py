@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TextIO
 
 from streams.produce import EventProducer
+from streams.recordings import read_recording
 from streams.simulator.config import SimConfig
 from streams.simulator.generate import Simulation
-from streams.simulator.recording import line_for, read_recording
+from streams.simulator.recording import line_for
 from streams.simulator.truth import Truth
 from streams.topics import topic_for
 

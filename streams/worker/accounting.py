@@ -8,9 +8,8 @@ import time
 
 from schemas.decode import DeadLetter, DeadLetterReason
 from streams.ingest.limits import LiveRooms
-from streams.ingest.prepare import Prepared
+from streams.ingest.prepare import Prepared, Rejected
 from streams.kpi.fold import Delta
-from streams.worker.deadletter import Rejected
 from streams.worker.engine_metrics import EngineMetrics
 from streams.worker.metrics import WorkerMetrics
 

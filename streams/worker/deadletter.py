@@ -12,13 +12,12 @@ import base64
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
 
 import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry, Counter
 
-from schemas.decode import DeadLetter
+from streams.ingest.prepare import Rejected
 from streams.settings import KafkaSettings
 from streams.worker.errors import error_kind, is_retryable
 
@@ -27,18 +26,6 @@ DEFAULT_MAX_BYTES = 256 * 1024  # well below the producer's 1 MiB and a broker's
 DETAIL_MAX_CHARS = 500  # a decoder's detail may quote the input; it must not eat the budget
 KEY_MAX_BYTES = 1024  # larger source keys are replaced by their digest as the record key
 LOG_EVERY_S = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """One rejected message and where it came from."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    why: DeadLetter
 
 
 def _b64(data: bytes | None) -> str | None:
@@ -198,8 +185,8 @@ class DeadLetterSink:
     async def stop(self) -> None:
         if self._started:
             self._started = False
-            assert self._producer is not None
-            await self._producer.stop()
+            if self._producer is not None:
+                await self._producer.stop()
 
     async def send(self, rejected: list[Rejected]) -> None:
         if not rejected:
@@ -222,12 +209,17 @@ class DeadLetterSink:
         if outage is not None:
             raise outage
 
+    def _started_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("DeadLetterSink used before start()")
+        return self._producer
+
     async def _enqueue(self, r: Rejected, now_ms: int) -> asyncio.Future | None:
         """Hand one record to the producer; a refusal retrying cannot fix goes minimal."""
-        assert self._producer is not None  # started by send()
+        producer = self._started_producer()
         try:
             value = encode_dead_letter(r, now_ms, self.max_bytes)
-            return await self._producer.send(self.topic, value, key=record_key(r))
+            return await producer.send(self.topic, value, key=record_key(r))
         except Exception as exc:
             if is_retryable(exc):
                 raise
@@ -236,9 +228,9 @@ class DeadLetterSink:
 
     async def _send_minimal(self, r: Rejected, now_ms: int, error: BaseException) -> None:
         kind = error_kind(error)
-        assert self._producer is not None
+        producer = self._started_producer()
         try:
-            fut = await self._producer.send(self.topic, encode_minimal(r, now_ms, error))
+            fut = await producer.send(self.topic, encode_minimal(r, now_ms, error))
             await fut
         except Exception as exc:
             if is_retryable(exc):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from streams.recordings import read_recording
 from streams.simulator import ScenarioSpec, SimConfig, record
-from streams.simulator.recording import read_recording
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

@@ -9,9 +9,9 @@ import pytest
 from alerts.rules import RulePack
 from alerts.targets import Targets
 from streams.alerting.backtest import backtest_values
+from streams.recordings import read_recording
 from streams.report.funnel import WARNING_BAND, room_target
 from streams.report.make import alert_timeline, data_from_recording, report_from_data
-from streams.simulator.recording import read_recording
 
 ROOM = "room-1"
 
@@ -149,3 +149,16 @@ async def test_alerts_are_the_backtest_timeline(report, recording):
     assert report["alerts"] == alert_timeline(res.transitions, ROOM)
     # the scripted low early interaction fires in room-1
     assert any(a["state"] == "fired" for a in report["alerts"])
+
+
+def test_bad_messages_are_dead_lettered_as_the_simulator_expects(recording):
+    import asyncio
+    from collections import Counter
+
+    from streams.report.recording import collect
+
+    expected = Counter(r.expect for r in read_recording(recording[0])
+                       if r.expect is not None and r.key == ROOM.encode())
+    assert sum(expected.values()) > 10
+    got = asyncio.run(collect(recording[0], ROOM)).dead_letters
+    assert got == expected

@@ -8,8 +8,8 @@ import pytest
 
 from schemas.decode import DeadLetter, decode
 from streams.produce import EventProducer
+from streams.recordings import read_recording
 from streams.simulator import SimConfig, record, replay, run_simulation
-from streams.simulator.recording import read_recording
 from tests.streams.kafka_read import read_all
 from tests.streams.simulator.conftest import START_MS
 

@@ -9,9 +9,10 @@ import pytest
 
 from schemas.decode import DeadLetter, decode
 from schemas.export import schema_for
+from streams.recordings import read_recording
 from streams.simulator import Simulation, Truth
 from streams.simulator.badevents import BAD_REASONS
-from streams.simulator.recording import line_for, read_recording
+from streams.simulator.recording import line_for
 from tests.streams.simulator.conftest import full_config
 
 

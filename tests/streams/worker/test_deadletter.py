@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.decode import DeadLetter, DeadLetterReason
+from streams.ingest.prepare import Rejected
 from streams.worker.deadletter import (
     DEFAULT_MAX_BYTES,
     KEY_MAX_BYTES,
-    Rejected,
     decode_dead_letter,
     encode_dead_letter,
     encode_minimal,

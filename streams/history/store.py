@@ -86,7 +86,7 @@ class HistoryStore:
     # -- reads ----------------------------------------------------------------------------
     def broadcasts(self, room_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first."""
-        sql = f"SELECT {LIST_COLUMNS} FROM roompulse_broadcasts"
+        sql = f"SELECT {LIST_COLUMNS} FROM roompulse_broadcasts"  # noqa: S608 - constants only
         params: tuple = ()
         if room_id is not None:
             sql += " WHERE room_id = ?"

@@ -45,7 +45,7 @@ def _card(title: str, value: str, sub: str = "") -> str:
 
 
 def _headline(r: dict[str, Any], lang: str) -> str:
-    T = lambda k: texts.t(k, lang)
+    T = texts.tr(lang)
     target = "" if r["gmv_target"] is None else \
         f'{T("gmv_target")} {money(r["gmv_target"])} · {pct(r["gmv_attainment"])}'
     cards = [
@@ -66,7 +66,7 @@ def _headline(r: dict[str, Any], lang: str) -> str:
 
 
 def _funnel(r: dict[str, Any], lang: str) -> str:
-    T = lambda k: texts.t(k, lang)
+    T = texts.tr(lang)
     s = {x["step"]: x for x in r["funnel"]}
     counts = [(T("exposures"), s["entry"]["exposures"] or 0), (T("uv"), s["order"]["uv"] or 0),
               (T("click_users"), s["cart"]["click_users"] or 0),
@@ -80,13 +80,14 @@ def _funnel(r: dict[str, Any], lang: str) -> str:
     tip = "" if weak is None else (
         f'<div class="remedy"><b>{T("weakest")}: {escape(texts.step_name(weak["step"], lang))}'
         f'</b> {_lbl(weak["label"], lang)}<br>{T("remedy")}: {escape(weak["remedy"])}</div>')
-    return (f'<section id="funnel"><h2>{T("funnel")}</h2>{svg.funnel_bars(r["funnel"], counts, lang)}'
+    bars = svg.funnel_bars(r["funnel"], counts, lang)
+    return (f'<section id="funnel"><h2>{T("funnel")}</h2>{bars}'
             f'<table><tr><th>{T("step")}</th><th class="n">{T("rate")}</th><th class="n">'
             f'{T("target")}</th><th>{T("label")}</th></tr>{rows}</table>{tip}</section>')
 
 
 def _sources(r: dict[str, Any], lang: str) -> str:
-    T = lambda k: texts.t(k, lang)
+    T = texts.tr(lang)
     rows = "".join(
         f'<tr><td>{escape(texts.source_name(x["source"], lang))}</td><td class="n">'
         f'{num(x["entries"])}</td><td class="n">{pct(x["share"])}</td><td class="n">'
@@ -101,7 +102,7 @@ def _sources(r: dict[str, Any], lang: str) -> str:
 
 
 def _products(r: dict[str, Any], lang: str) -> str:
-    T = lambda k: texts.t(k, lang)
+    T = texts.tr(lang)
     rows = "".join(
         f'<tr><td>{i}</td><td>{escape(p["name"] or p["product_id"])}</td><td class="n">'
         f'{money(p["gmv"])}</td><td class="n">{num(p["orders"])}</td><td class="n">'
@@ -114,7 +115,7 @@ def _products(r: dict[str, Any], lang: str) -> str:
 
 
 def _regions(r: dict[str, Any], lang: str) -> str:
-    T = lambda k: texts.t(k, lang)
+    T = texts.tr(lang)
     if not r["regions"]:
         return f'<section><h2>{T("regions")}</h2><p class="muted">{T("regions_none")}</p></section>'
     rows = "".join(
@@ -133,7 +134,7 @@ def _value(v: float | None) -> str:
 
 
 def _alerts(r: dict[str, Any], lang: str) -> str:
-    T = lambda k: texts.t(k, lang)
+    T = texts.tr(lang)
     if not r["alerts"]:
         return f'<section><h2>{T("alerts")}</h2><p class="muted">{T("none")}</p></section>'
     rows = "".join(
@@ -146,7 +147,7 @@ def _alerts(r: dict[str, Any], lang: str) -> str:
 
 def render_html(r: dict[str, Any]) -> str:
     lang = r["lang"]
-    T = lambda k: texts.t(k, lang)
+    T = texts.tr(lang)
     b = r["broadcast"]
     start = datetime.fromtimestamp(b["start_ms"] / 1000, TZ).strftime("%Y-%m-%d %H:%M")
     end = "" if b["end_ms"] is None else \

@@ -18,8 +18,11 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(r: dict[str, Any]) -> str:
     lang = r["lang"]
-    T = lambda k: texts.t(k, lang)
-    L = lambda lbl: "-" if lbl is None else T(lbl)
+    T = texts.tr(lang)
+
+    def L(lbl: str | None) -> str:
+        return "-" if lbl is None else T(lbl)
+
     b = r["broadcast"]
     out = [f"# {T('title')} · {b['room_id']}", "",
            f"{T('broadcast')} `{b['id']}` · {b['minutes']} {T('minutes')}", "",

@@ -4,11 +4,12 @@ minute by minute exactly as the live history writer reads Redis."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemas.events import MAX_TS_MS
+from schemas.events import MAX_FUTURE_MS
 from streams.history.snapshot import MINUTE_MS, read_minute, read_summary
 from streams.ingest.limits import LiveRooms
 from streams.ingest.prepare import IngestState, prepare
@@ -16,8 +17,8 @@ from streams.ingest.timepolicy import TimePolicy
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import BatchFolder
 from streams.kpi.store_memory import InMemoryKpiStore
+from streams.recordings import read_recording
 from streams.report.audience import Audience
-from streams.simulator.recording import read_recording
 
 GROUP = "report"
 TP = ("recording", 0)
@@ -54,9 +55,10 @@ def _room_of(rec) -> str | None:
 
 
 class _Run:
-    def __init__(self, room_id: str, settings: KpiSettings) -> None:
+    def __init__(self, room_id: str, settings: KpiSettings,
+                 store: InMemoryKpiStore | None = None) -> None:
         self.room_id = room_id
-        self.store = InMemoryKpiStore(settings)
+        self.store = store or InMemoryKpiStore(settings)
         self.state = IngestState(DEDUP_IDS, LiveRooms(
             settings.max_live_rooms, settings.room_idle_s * 1000,
             settings.max_products_per_room))
@@ -67,9 +69,11 @@ class _Run:
         self.next_minute: int | None = None  # the first minute not yet read
 
     async def flush(self, applied_ms: int) -> None:
+        """Apply the batch as a worker would at `applied_ms` (the end of its minute): an event
+        more than MAX_FUTURE_MS ahead of that is dead-lettered `future_ts`, as live."""
         if not self.batch:
             return
-        p = prepare([(TP, self.batch)], self.state, self.folder, self.policy, MAX_TS_MS)
+        p = prepare([(TP, self.batch)], self.state, self.folder, self.policy, applied_ms)
         await self.store.apply(p.delta, p.offsets, GROUP, applied_ms)
         for r in p.rejected:
             self.out.dead_letters[r.why.reason.value] += 1
@@ -93,28 +97,39 @@ class _Run:
         self.next_minute = m
 
 
-async def collect(path: str | Path, room_id: str, settings: KpiSettings | None = None
-                  ) -> Collected:
+async def collect(path: str | Path, room_id: str, settings: KpiSettings | None = None, *,
+                  store: InMemoryKpiStore | None = None,
+                  after_minute: Callable[[], Awaitable[Any]] | None = None) -> Collected:
     """The room's minutes and broadcast summary; events are applied a minute at a time, and a
-    minute is read once the stream has moved past it (as the live writer does)."""
-    run = _Run(room_id, settings or KpiSettings())
+    minute is read once the stream has moved past it (as the live writer does).
+
+    `after_minute` is awaited after each minute's events are applied (a live-writer test).
+    """
+    run = _Run(room_id, settings or KpiSettings(), store)
     current: int | None = None
     for n, rec in enumerate(read_recording(path)):
         if _room_of(rec) != room_id:
             continue
         run.out.values.append(rec.value)
         ts = rec.obj.get("ts") if rec.obj is not None else None
-        if isinstance(ts, int) and not isinstance(ts, bool):
+        # A message whose ts is implausibly far ahead (it will be dead-lettered) or not a
+        # number does not move the minute; it goes into the current batch.
+        if isinstance(ts, int) and not isinstance(ts, bool) and (
+                current is None or ts <= current + MINUTE_MS + MAX_FUTURE_MS):
             minute = ts - ts % MINUTE_MS
             if current is None:
                 current = minute
             elif minute > current:
                 await run.flush(current + MINUTE_MS)
+                if after_minute is not None:
+                    await after_minute()
                 await run.read_until(minute)
                 current = minute
         run.batch.append(Rec(n, rec.key, rec.value, rec.obj))
     if current is not None:
         await run.flush(current + MINUTE_MS)
+        if after_minute is not None:
+            await after_minute()
         await run.read_until(current + MINUTE_MS)
     run.out.summary = await read_summary(run.store, room_id)
     return run.out

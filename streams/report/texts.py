@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 LANGS = ("zh-CN", "en")
 
 _T: dict[str, tuple[str, str]] = {
@@ -119,6 +121,13 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 
 def t(key: str, lang: str) -> str:
     return _pick(_T[key], lang)
+
+
+def tr(lang: str) -> Callable[[str], str]:
+    """`t` bound to one language."""
+    def bound(key: str) -> str:
+        return t(key, lang)
+    return bound
 
 
 def step_name(step: str, lang: str) -> str:

@@ -16,6 +16,7 @@ from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.install import faust_send, install
 from streams.alerting.settings import AlertSettings
 from streams.console.install import console_feed, install_worker_console
+from streams.history.install import install_history
 
 log = logging.getLogger(__name__)
 
@@ -70,4 +71,6 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
 
     install_worker_console(app, rt, silences=alerts_rt.silences,
                            targets=alerts_rt.config.targets)
+    # History (minutes, summaries) on its own leader timer: never inside the KPI loop.
+    install_history(app, rt)
     return alerts_rt

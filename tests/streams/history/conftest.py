@@ -1,4 +1,4 @@
-"""History backends: SQLite in a temp dir and a real throwaway PostgreSQL, one recorded broadcast."""
+"""History backends (SQLite in a temp dir, a real throwaway PostgreSQL) and a broadcast."""
 
 from __future__ import annotations
 

@@ -1,0 +1,149 @@
+"""HistoryWriter: every pass, the minutes that closed (stream time) and each broadcast's summary.
+
+Runs on the worker's leader as a periodic task beside the KPI loop, never inside it: it only
+reads the KPI store (as the console does) and does every database call on one dedicated thread,
+so a slow or absent database delays history, never KPIs. A failed pass is counted and logged
+once; the next pass writes what is missing (within `backfill_minutes`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from streams.history.db import HistoryError
+from streams.history.settings import HistorySettings
+from streams.history.snapshot import (
+    MINUTE_MS,
+    broadcast_id,
+    read_minute,
+    read_summary,
+    state_fields,
+)
+from streams.history.store import HistoryStore
+from streams.kpi.store_base import KpiStoreBase
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_S = 3600.0
+
+
+class HistoryMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.rows = Counter("roompulse_history_rows_written", "minute rows and summaries written",
+                            ["kind"], registry=registry)
+        self.failures = Counter("roompulse_history_failures", "history passes that failed",
+                                ["retryable"], registry=registry)
+        self.seconds = Gauge("roompulse_history_pass_seconds", "duration of the last pass",
+                             registry=registry)
+        self.last_ok = Gauge("roompulse_history_last_success_timestamp_seconds",
+                             "wall time of the last pass that wrote everything", registry=registry)
+        self.rooms = Gauge("roompulse_history_rooms", "broadcasts written in the last pass",
+                           registry=registry)
+
+
+class HistoryWriter:
+    def __init__(self, kpis: KpiStoreBase, settings: HistorySettings | None = None, *,
+                 registry: CollectorRegistry, store: HistoryStore | None = None) -> None:
+        self.kpis = kpis
+        self.settings = settings or HistorySettings()
+        self.metrics = HistoryMetrics(registry)
+        self._store = store
+        self._owns = store is None  # a store handed in is closed by whoever made it
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roompulse-history")
+        self._next: dict[str, int] = {}  # broadcast id -> first minute not yet written
+        self._states: dict[str, dict[int, dict]] = {}  # recent minutes' stage/phase/pin
+        self._seen: dict[str, int | None] = {}  # broadcast id -> last event summarised
+        self._purged = 0.0
+
+    async def _db(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _open(self) -> HistoryStore:
+        if self._store is None:
+            self._store = HistoryStore.open(self.settings)
+        return self._store
+
+    async def tick(self) -> int:
+        """One pass; returns the broadcasts written. Never raises (counts and logs instead)."""
+        t0 = time.monotonic()
+        try:
+            n = await self._pass()
+        except HistoryError as exc:
+            self.metrics.failures.labels(str(exc.retryable).lower()).inc()
+            log.warning("history not written (%s): %s",
+                        "will retry" if exc.retryable else "not retryable", exc)
+            if exc.retryable and self._store is not None:  # reconnect on the next pass
+                store, self._store = self._store, None
+                await self._db(store.close)
+            return 0
+        except Exception:
+            self.metrics.failures.labels("true").inc()
+            log.exception("history pass failed")
+            return 0
+        finally:
+            self.metrics.seconds.set(time.monotonic() - t0)
+        self.metrics.last_ok.set(time.time())
+        self.metrics.rooms.set(n)
+        return n
+
+    async def _pass(self) -> int:
+        clock = await self.kpis.stream_clock_ms()
+        if clock is None:
+            return 0
+        store = await self._db(self._open)
+        open_minute = clock - clock % MINUTE_MS
+        s = self.settings
+        written = 0
+        live: set[str] = set()
+        for st in await self.kpis.rooms(limit=s.max_rooms):
+            if st.broadcast_start_ms is None:
+                continue
+            bid = broadcast_id(st.room_id, st.broadcast_start_ms)
+            live.add(bid)
+            first = st.broadcast_start_ms - st.broadcast_start_ms % MINUTE_MS
+            end = open_minute
+            if st.broadcast_end_ms is not None and clock >= st.broadcast_end_ms:
+                # ended: its last minute is closed too (only late events may still come)
+                end = st.broadcast_end_ms - st.broadcast_end_ms % MINUTE_MS + MINUTE_MS
+            done = self._next.get(bid)
+            start = first if done is None else done - s.rewrite_minutes * MINUTE_MS
+            start = max(start, first, open_minute - s.backfill_minutes * MINUTE_MS)
+            states = self._states.setdefault(bid, {})
+            rows = []
+            for m in range(start, end, MINUTE_MS):
+                row = await read_minute(self.kpis, st.room_id, m, None)
+                # a minute keeps the stage/phase/pin it closed with, however often rewritten
+                row.update(states.setdefault(m, state_fields(st)))
+                rows.append(row)
+            for m in [m for m in states if m < end - s.rewrite_minutes * MINUTE_MS]:
+                del states[m]
+            summary = None
+            if self._seen.get(bid, -1) != st.last_event_ms or rows:
+                summary = await read_summary(self.kpis, st.room_id, now_ms=clock)
+            if rows or summary is not None:
+                await self._db(store.save, summary, rows, bid, st.room_id, int(time.time() * 1000))
+                self.metrics.rows.labels("minute").inc(len(rows))
+                if summary is not None:
+                    self.metrics.rows.labels("broadcast").inc()
+                    self._seen[bid] = st.last_event_ms
+                written += 1
+            self._next[bid] = max(end, self._next.get(bid, end))
+        for bid in [b for b in self._next if b not in live]:  # bounded by the live rooms
+            self._next.pop(bid, None)
+            self._states.pop(bid, None)
+            self._seen.pop(bid, None)
+        if time.monotonic() - self._purged > PURGE_EVERY_S:
+            self._purged = time.monotonic()
+            await self._db(store.purge, int(time.time() * 1000), s.retention_days)
+        return written
+
+    async def close(self) -> None:
+        if self._store is not None and self._owns:
+            await self._db(self._store.close)
+            self._store = None
+        self._pool.shutdown(wait=False)

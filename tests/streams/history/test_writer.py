@@ -1,0 +1,90 @@
+"""The live history writer, fed a broadcast minute by minute, stores what the report needs."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry
+
+from alerts.targets import Targets
+from streams.history.settings import HistorySettings
+from streams.history.store import HistoryStore
+from streams.history.writer import HistoryWriter
+from streams.kpi.store_memory import InMemoryKpiStore
+from streams.report.make import report_from_data
+from streams.report.recording import collect
+
+STATE_KEYS = ("stage", "phase", "pin_id", "pin_name")
+
+
+def _figures(minute: dict) -> dict:
+    return {k: v for k, v in minute.items() if k not in STATE_KEYS}
+
+
+async def test_writer_stores_every_minute_and_the_summary(history, recorded, recorded_data):
+    kpis = InMemoryKpiStore()
+    registry = CollectorRegistry()
+    writer = HistoryWriter(kpis, HistorySettings(), registry=registry, store=history)
+    ticks = []
+
+    async def tick() -> None:
+        ticks.append(await writer.tick())
+
+    await collect(recorded[0], "room-1", store=kpis, after_minute=tick)
+    await writer.close()
+    assert sum(ticks) == len(ticks) > 80  # each pass wrote the room
+    bid = recorded_data["summary"]["broadcast_id"]
+    stored = history.load(bid)
+    assert [_figures(m) for m in stored["minutes"]] == \
+        [_figures(m) for m in recorded_data["minutes"]]
+    for key in ("room", "products", "sources", "start_ms", "end_ms", "brand_id"):
+        assert stored["summary"][key] == recorded_data["summary"][key], key
+    # a minute keeps the stage it closed with: every stage of the broadcast is there, in order
+    stages = [m["stage"] for m in stored["minutes"]]
+    assert stages[0] == "traffic" and stages[-1] == "retention"
+    report = report_from_data(stored, Targets.load())
+    direct = report_from_data(recorded_data, Targets.load())
+    for key in ("gmv", "orders", "uv", "pcu", "roi", "funnel", "products", "series"):
+        assert report[key] == direct[key], key
+    # the live store keeps no buyer's source: shares and entry rates only
+    live_keys = ("source", "exposures", "entries", "share", "entry_rate", "label")
+    assert [{k: s[k] for k in live_keys} for s in report["sources"]] == \
+        [{k: s[k] for k in live_keys} for s in direct["sources"]]
+    assert report["regions"] == [] and report["alerts"] == []
+    written = registry.get_sample_value("roompulse_history_rows_written_total", {"kind": "minute"})
+    assert written >= len(recorded_data["minutes"])
+    assert registry.get_sample_value("roompulse_history_last_success_timestamp_seconds") > 0
+
+
+class _Broken(HistoryStore):
+    def __init__(self) -> None:  # no database at all
+        self.calls = 0
+
+    def save(self, *a, **kw) -> None:
+        from streams.history.db import HistoryError
+
+        self.calls += 1
+        raise HistoryError("history at postgresql://h/db: OperationalError: gone", True)
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_failing_database_is_counted_and_never_raises(recorded):
+    kpis = InMemoryKpiStore()
+    registry = CollectorRegistry()
+    broken = _Broken()
+    writer = HistoryWriter(kpis, HistorySettings(), registry=registry, store=broken)
+    results = []
+
+    async def tick() -> None:
+        t0 = time.monotonic()
+        results.append(await writer.tick())
+        assert time.monotonic() - t0 < 5
+        writer._store = broken  # the writer dropped the connection; hand it the same one back
+
+    await collect(recorded[0], "room-1", store=kpis, after_minute=tick)
+    await writer.close()
+    assert set(results) == {0} and broken.calls == len(results)
+    assert registry.get_sample_value("roompulse_history_failures_total",
+                                     {"retryable": "true"}) == len(results)

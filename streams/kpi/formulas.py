@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
 from schemas.kpis import KpiValue, ProductKpi, RoomKpi, SourceKpi
 from streams.kpi.aggregates import ProductAgg, RoomAgg, SourceAgg
 
@@ -36,60 +38,73 @@ def gmv_units(paid_cents: int, refunded_cents: int) -> float:
     return cents(paid_cents - refunded_cents)
 
 
-def room_kpis(a: RoomAgg) -> dict[str, KpiValue]:
-    gmv = gmv_units(a.gmv_paid_cents, a.gmv_refunded_cents)
-    return {
-        RoomKpi.exposures: count(a.exposures),
-        RoomKpi.entries: count(a.entries),
-        RoomKpi.entry_rate: ratio(a.entries, a.exposures),
-        RoomKpi.uv: count(a.uv),
-        RoomKpi.online_viewers: count(a.online_viewers),
-        RoomKpi.watch_ms_total: count(a.watch_ms),
-        RoomKpi.avg_stay_ms: ratio(a.watch_ms, a.entries),
-        RoomKpi.comments: count(a.comments),
-        RoomKpi.likes: count(a.likes),
-        RoomKpi.shares: count(a.shares),
-        RoomKpi.new_followers: count(a.follows),
-        RoomKpi.interacting_users: count(a.interacting_users),
-        RoomKpi.interaction_rate: ratio(a.interacting_users, a.uv),
-        RoomKpi.product_exposures: count(a.product_exposures),
-        RoomKpi.product_clicks: count(a.product_clicks),
-        RoomKpi.ctr: ratio(a.product_clicks, a.product_exposures),
-        RoomKpi.cart_adds: count(a.cart_adds),
-        RoomKpi.cart_users: count(a.cart_users),
-        RoomKpi.cart_rate: ratio(a.cart_users, a.click_users),
-        RoomKpi.orders: count(a.orders),
-        RoomKpi.refunds: count(a.refunds),
-        RoomKpi.buyers: count(a.buyers),
-        RoomKpi.order_rate: ratio(a.buyers, a.uv),
-        RoomKpi.gmv: count(gmv),
-        RoomKpi.aov: ratio(gmv, a.buyers),
-        RoomKpi.uv_value: ratio(gmv, a.uv),
-        RoomKpi.gpm: ratio(gmv, a.entries, scale=1000.0),
-        RoomKpi.private_domain_joins: count(a.private_domain_users),
-        RoomKpi.private_domain_share: ratio(a.private_domain_users, a.uv),
-        RoomKpi.repurchase_rate_7d: ratio(a.repeat_buyers_7d, a.buyers, cap=1.0),
-        RoomKpi.repurchase_rate_30d: ratio(a.repeat_buyers_30d, a.buyers, cap=1.0),
-        RoomKpi.negative_comments: count(a.negative_comments),
-        RoomKpi.negative_comment_share: ratio(a.negative_comments, a.comments),
-        RoomKpi.ad_spend: count(cents(a.ad_spend_cents)),
-    }
+def _gmv(a: RoomAgg) -> float:
+    return gmv_units(a.gmv_paid_cents, a.gmv_refunded_cents)
 
 
-def product_kpis(a: ProductAgg) -> dict[str, KpiValue]:
-    return {
-        ProductKpi.product_exposures: count(a.exposures),
-        ProductKpi.product_clicks: count(a.clicks),
-        ProductKpi.click_users: count(a.click_users),
-        ProductKpi.ctr: ratio(a.clicks, a.exposures),
-        ProductKpi.cart_adds: count(a.cart_adds),
-        ProductKpi.cart_users: count(a.cart_users),
-        ProductKpi.cart_rate: ratio(a.cart_users, a.click_users),
-        ProductKpi.orders: count(a.orders),
-        ProductKpi.buyers: count(a.buyers),
-        ProductKpi.order_rate: ratio(a.buyers, a.click_users),
-        ProductKpi.gmv: count(gmv_units(a.gmv_paid_cents, a.gmv_refunded_cents)),
-    }
+# One formula per room KPI: a reader that wants a few KPIs (the alert evaluator) computes only
+# those.
+ROOM_FORMULAS: dict[RoomKpi, Callable[[RoomAgg], KpiValue]] = {
+    RoomKpi.exposures: lambda a: count(a.exposures),
+    RoomKpi.entries: lambda a: count(a.entries),
+    RoomKpi.entry_rate: lambda a: ratio(a.entries, a.exposures),
+    RoomKpi.uv: lambda a: count(a.uv),
+    RoomKpi.online_viewers: lambda a: count(a.online_viewers),
+    RoomKpi.watch_ms_total: lambda a: count(a.watch_ms),
+    RoomKpi.avg_stay_ms: lambda a: ratio(a.watch_ms, a.entries),
+    RoomKpi.comments: lambda a: count(a.comments),
+    RoomKpi.likes: lambda a: count(a.likes),
+    RoomKpi.shares: lambda a: count(a.shares),
+    RoomKpi.new_followers: lambda a: count(a.follows),
+    RoomKpi.interacting_users: lambda a: count(a.interacting_users),
+    RoomKpi.interaction_rate: lambda a: ratio(a.interacting_users, a.uv),
+    RoomKpi.product_exposures: lambda a: count(a.product_exposures),
+    RoomKpi.product_clicks: lambda a: count(a.product_clicks),
+    RoomKpi.ctr: lambda a: ratio(a.product_clicks, a.product_exposures),
+    RoomKpi.cart_adds: lambda a: count(a.cart_adds),
+    RoomKpi.cart_users: lambda a: count(a.cart_users),
+    RoomKpi.cart_rate: lambda a: ratio(a.cart_users, a.click_users),
+    RoomKpi.orders: lambda a: count(a.orders),
+    RoomKpi.refunds: lambda a: count(a.refunds),
+    RoomKpi.buyers: lambda a: count(a.buyers),
+    RoomKpi.order_rate: lambda a: ratio(a.buyers, a.uv),
+    RoomKpi.gmv: lambda a: count(_gmv(a)),
+    RoomKpi.aov: lambda a: ratio(_gmv(a), a.buyers),
+    RoomKpi.uv_value: lambda a: ratio(_gmv(a), a.uv),
+    RoomKpi.gpm: lambda a: ratio(_gmv(a), a.entries, scale=1000.0),
+    RoomKpi.private_domain_joins: lambda a: count(a.private_domain_users),
+    RoomKpi.private_domain_share: lambda a: ratio(a.private_domain_users, a.uv),
+    RoomKpi.repurchase_rate_7d: lambda a: ratio(a.repeat_buyers_7d, a.buyers, cap=1.0),
+    RoomKpi.repurchase_rate_30d: lambda a: ratio(a.repeat_buyers_30d, a.buyers, cap=1.0),
+    RoomKpi.negative_comments: lambda a: count(a.negative_comments),
+    RoomKpi.negative_comment_share: lambda a: ratio(a.negative_comments, a.comments),
+    RoomKpi.ad_spend: lambda a: count(cents(a.ad_spend_cents)),
+}
+
+
+def room_kpis(a: RoomAgg, only: Collection[str] | None = None) -> dict[str, KpiValue]:
+    """Every room KPI, or only those named in `only`."""
+    return {k: f(a) for k, f in ROOM_FORMULAS.items() if only is None or k in only}
+
+
+PRODUCT_FORMULAS: dict[ProductKpi, Callable[[ProductAgg], KpiValue]] = {
+    ProductKpi.product_exposures: lambda a: count(a.exposures),
+    ProductKpi.product_clicks: lambda a: count(a.clicks),
+    ProductKpi.click_users: lambda a: count(a.click_users),
+    ProductKpi.ctr: lambda a: ratio(a.clicks, a.exposures),
+    ProductKpi.cart_adds: lambda a: count(a.cart_adds),
+    ProductKpi.cart_users: lambda a: count(a.cart_users),
+    ProductKpi.cart_rate: lambda a: ratio(a.cart_users, a.click_users),
+    ProductKpi.orders: lambda a: count(a.orders),
+    ProductKpi.buyers: lambda a: count(a.buyers),
+    ProductKpi.order_rate: lambda a: ratio(a.buyers, a.click_users),
+    ProductKpi.gmv: lambda a: count(gmv_units(a.gmv_paid_cents, a.gmv_refunded_cents)),
+}
+
+
+def product_kpis(a: ProductAgg, only: Collection[str] | None = None) -> dict[str, KpiValue]:
+    """Every product KPI, or only those named in `only`."""
+    return {k: f(a) for k, f in PRODUCT_FORMULAS.items() if only is None or k in only}
 
 
 def source_kpis(a: SourceAgg) -> dict[str, KpiValue]:

@@ -199,7 +199,8 @@ class RoomJob:
                         and last[2] == need.kpis:
                     kpis = last[3]
                 else:
-                    kpis = _only(room_kpis(room_agg(total.room, distinct, online)), need.kpis)
+                    kpis = _only(room_kpis(room_agg(total.room, distinct, online), need.kpis),
+                                 need.kpis)
                     cache.results[key] = (None, (dict(total.room), distinct, online), need.kpis,
                                           kpis)
                 results[req] = WindowRow(room_id, info, kpis)
@@ -214,7 +215,8 @@ class RoomJob:
                         kpis = last[3]
                     else:
                         distinct = {k: counts[(seg_key, per, pid, k)] for k in kinds}
-                        kpis = _only(product_kpis(product_agg(counters, distinct)), need.kpis)
+                        kpis = _only(product_kpis(product_agg(counters, distinct), need.kpis),
+                                     need.kpis)
                         # a copy: the sums are updated in place next tick
                         cache.results[key] = (seg.plan_key, dict(counters), need.kpis, kpis)
                     out.append(WindowRow(room_id, info, kpis, product_id=pid,

@@ -16,6 +16,7 @@ from alerts.sinks.settings import (
 )
 from streams.alerting.settings import AlertSettings
 from streams.console.settings import ConsoleSettings
+from streams.history.settings import HistorySettings
 from streams.kpi.config import KpiSettings
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
 from streams.worker.apisettings import ApiSettings
@@ -25,7 +26,8 @@ SECTIONS: list[tuple[str, type[BaseSettings]]] = [
     ("Kafka", KafkaSettings), ("Redis", RedisSettings), ("Topics", TopicSettings),
     ("KPI engine", KpiSettings), ("Worker", WorkerSettings),
     ("HTTP API and /metrics", ApiSettings), ("Alerts", AlertSettings),
-    ("Console", ConsoleSettings), ("WeCom robot", WecomSettings),
+    ("Console", ConsoleSettings), ("History and reports", HistorySettings),
+    ("WeCom robot", WecomSettings),
     ("DingTalk robot", DingtalkSettings), ("Feishu / Lark bot", FeishuSettings),
     ("Slack", SlackSettings), ("Generic webhook", WebhookSettings),
 ]

@@ -56,7 +56,8 @@ def step(
     `max_gap_ms` (the worker was down) does not count towards `for`.
     """
     s = prev
-    if s.state == State.pending and s.last_eval_at is not None and now - s.last_eval_at > max_gap_ms:
+    if (s.state == State.pending and s.last_eval_at is not None
+            and now - s.last_eval_at > max_gap_ms):
         base = s.active_at if s.active_at is not None else now
         s = s.model_copy(update={"active_at": base + (now - s.last_eval_at)})
     upd: dict = {"last_eval_at": now}

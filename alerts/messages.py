@@ -10,11 +10,13 @@ from alerts.rules import Rule
 KPI_NAMES: dict[str, tuple[str, str]] = {
     "exposures": ("曝光量", "exposures"), "entries": ("进入人数", "entries"),
     "entry_rate": ("进入率", "entry rate"), "uv": ("观看人数", "unique viewers"),
-    "online_viewers": ("在线人数", "online viewers"), "avg_stay_ms": ("平均停留时长", "average stay"),
+    "online_viewers": ("在线人数", "online viewers"),
+    "avg_stay_ms": ("平均停留时长", "average stay"),
     "comments": ("互动留言数", "comments"), "new_followers": ("粉丝增长数", "new followers"),
     "interaction_rate": ("互动率", "interaction rate"), "ctr": ("商品点击率", "click-through rate"),
     "cart_rate": ("加购率", "add-to-cart rate"), "order_rate": ("下单率", "order rate"),
-    "orders": ("成交笔数", "orders"), "gmv": ("GMV", "GMV"), "aov": ("客单价", "average order value"),
+    "orders": ("成交笔数", "orders"), "gmv": ("GMV", "GMV"),
+    "aov": ("客单价", "average order value"),
     "uv_value": ("UV价值", "UV value"), "gpm": ("千次观看成交额", "GPM"),
     "private_domain_share": ("私域引流占比", "private-domain share"),
     "repurchase_rate_7d": ("7日复购率", "7-day repurchase rate"),
@@ -88,7 +90,8 @@ def values_for(rule: Rule, reading: Reading, room_id: str, minutes: float | None
     if product:
         zh_subj, en_subj = f"{room_id} 商品「{product}」", f"{room_id}, product “{product}”: "
     if reading.source:
-        zh_subj, en_subj = f"{room_id} 来源{reading.source}：", f"{room_id}, source {reading.source}: "
+        zh_subj = f"{room_id} 来源{reading.source}："
+        en_subj = f"{room_id}, source {reading.source}: "
     change = ""
     if ev.baseline and ev.value is not None:
         change = f"{(ev.value / ev.baseline - 1) * 100:+.0f}%"
@@ -121,7 +124,8 @@ def texts(rule: Rule, reading: Reading, room_id: str, minutes: float | None,
     elif rule.kind in ("change", "no_data"):
         zh, en = DEFAULT_SUMMARY[rule.kind]
     else:
-        below = reading.labels.get("bound") == "min" or (rule.kind == "threshold" and rule.below is not None)
+        below = (reading.labels.get("bound") == "min"
+                 or (rule.kind == "threshold" and rule.below is not None))
         zh, en = DEFAULT_SUMMARY["below" if below else "above"]
     if resolved:
         zh, en = RESOLVED[0] + RESOLVED_SUMMARY[0], RESOLVED[1] + RESOLVED_SUMMARY[1]

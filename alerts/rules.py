@@ -68,7 +68,8 @@ class Rule(BaseModel):
     direction: Literal["increase", "decrease"] = "increase"
     by: float = Field(0.3, gt=0, description="relative change, 0.3 = 30%")
     baseline: str = Field("previous", description="previous | trailing:<window> | broadcast")
-    min_baseline_denominator: float | None = Field(None, ge=0, description="default min_denominator")
+    min_baseline_denominator: float | None = Field(None, ge=0,
+                                                   description="default min_denominator")
     baseline_prior: float = Field(0, ge=0, description="pseudo-count pulling a product/source "
                                   "baseline towards the room's value (steadies thin baselines)")
     # no_data
@@ -100,7 +101,8 @@ class Rule(BaseModel):
         if v not in ("previous", "broadcast"):
             head, _, win = v.partition(":")
             if head != "trailing" or parse_window(win)[0] != "rolling":
-                raise ValueError("baseline: previous, broadcast or trailing:<window> (e.g. trailing:30m)")
+                raise ValueError(
+                    "baseline: previous, broadcast or trailing:<window> (e.g. trailing:30m)")
         return v
 
     @model_validator(mode="after")
@@ -119,7 +121,8 @@ class Rule(BaseModel):
         for kpi in [self.kpi, *(c.kpi for c in self.and_)]:
             if kpi and kpi not in names:
                 raise ValueError(f"{kpi!r} is not a {self.fan_out} KPI")
-        if self.kind == "change" and (self.window is None or parse_window(self.window)[0] != "rolling"):
+        if self.kind == "change" and (self.window is None
+                                      or parse_window(self.window)[0] != "rolling"):
             raise ValueError("a change rule needs a rolling window such as 10m")
         return self
 

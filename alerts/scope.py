@@ -1,4 +1,5 @@
-"""Durations, hours of day and the scope (first N minutes, stage, phase, hours) a rule applies in."""
+"""Durations, hours of day, and the scope (first N minutes, stage, phase, hours) a rule applies
+in."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 def parse_duration_ms(value: object) -> int:
     """`90s`, `5m`, `2h`, `1d`, or a bare number of seconds -> milliseconds."""
     if isinstance(value, bool):
-        raise ValueError("a duration is like 30s, 5m or 2h")  # noqa: TRY004 - pydantic wants ValueError
+        # ValueError, not TypeError: pydantic reports only ValueError as a validation error.
+        raise ValueError("a duration is like 30s, 5m or 2h")
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError("a duration cannot be negative")

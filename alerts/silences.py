@@ -1,4 +1,5 @@
-"""Silences: matchers with an expiry that mute alerts; the store protocol and the in-memory store."""
+"""Silences: matchers with an expiry that mute alerts; the store protocol and the in-memory
+store."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from alerts.model import Alert, field_value
 
 
 class Matcher(BaseModel):
-    """`name` is an alert field (room_id, rule, severity, product_id, source, audience) or labels.X."""
+    """`name` is an alert field (room_id, rule, severity, product_id, source, audience) or
+    labels.X."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -130,7 +132,8 @@ async def create_silence(store: SilenceStore, body: dict, *, now_ms: int | None 
         else:
             duration = parse_duration_ms(body.get("duration", "1h"))
         s = new_silence(body["matchers"], duration, created_by=str(body.get("created_by", "api")),
-                        comment=str(body.get("comment", "")), now_ms=int(body.get("starts_at", now)))
+                        comment=str(body.get("comment", "")),
+                        now_ms=int(body.get("starts_at", now)))
     except (ValidationError, ValueError, TypeError) as exc:
         raise SilenceRequestError(str(exc)) from None
     return (await store.add(s)).model_dump()

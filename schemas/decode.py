@@ -75,7 +75,8 @@ def classify_validation_error(exc: ValidationError) -> DeadLetter:
         if err.get("type") == "union_tag_not_found":
             return DeadLetter(DeadLetterReason.missing_type, "field `type` is missing")
         if err.get("type") == "union_tag_invalid":
-            return DeadLetter(DeadLetterReason.unknown_type, f"unknown event type: {err.get('msg')}")
+            return DeadLetter(DeadLetterReason.unknown_type,
+                              f"unknown event type: {err.get('msg')}")
         if loc and loc[-1] == "schema_version":
             return DeadLetter(
                 DeadLetterReason.unsupported_version,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 from pathlib import Path
+from typing import Any
 
 from schemas.events import EVENT_TYPES, MAX_COMMENT_BYTES, MAX_MESSAGE_BYTES
 

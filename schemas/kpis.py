@@ -78,7 +78,8 @@ STANDARD_WINDOWS = ("1m", "5m", "15m", "30m", "broadcast")
 
 
 def parse_window(spec: str) -> tuple[str, int | None]:
-    """`5m` -> ('rolling', 300000); `broadcast` -> ('broadcast', None); `first:30m` -> ('first', ms)."""
+    """`5m` -> ('rolling', 300000); `broadcast` -> ('broadcast', None);
+    `first:30m` -> ('first', ms)."""
     m = _WINDOW_RE.match(spec.strip())
     if not m:
         raise ValueError(f"window {spec!r}: use e.g. 1m, 5m, 15m, 30m, broadcast or first:30m")

@@ -1,4 +1,5 @@
-"""Render docs/configuration.md: every ROOMPULSE_ environment variable, from the settings classes."""
+"""Render docs/configuration.md: every ROOMPULSE_ environment variable, from the settings
+classes."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +21,8 @@ class KafkaSettings(BaseSettings):
     model_config = _config("ROOMPULSE_KAFKA_")
 
     bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded")
-    security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+    security_protocol: str = Field("PLAINTEXT",
+                                   description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
     sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
     sasl_username: str | None = Field(None, description="SASL user")
     sasl_password: SecretStr | None = Field(None, description="SASL password")
@@ -31,7 +33,8 @@ class KafkaSettings(BaseSettings):
 
     def client_kwargs(self) -> dict:
         """Keyword arguments shared by aiokafka producers, consumers and admin clients."""
-        kw: dict = {"bootstrap_servers": self.bootstrap, "security_protocol": self.security_protocol}
+        kw: dict[str, Any] = {"bootstrap_servers": self.bootstrap,
+                              "security_protocol": self.security_protocol}
         if self.sasl_mechanism:
             kw["sasl_mechanism"] = self.sasl_mechanism
             kw["sasl_plain_username"] = self.sasl_username

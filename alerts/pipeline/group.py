@@ -14,8 +14,8 @@ class GroupStage:
         self.group_by = {r.name: r.group_by for r in receivers}
 
     async def process(self, items: Sequence[Notification], now_ms: int) -> list[Notification]:
-        out = [Notification(n.receiver, n.alert,
-                            tuple(field_value(n.alert, f) for f in self.group_by.get(n.receiver, ())))
+        out = [Notification(n.receiver, n.alert, tuple(
+                   field_value(n.alert, f) for f in self.group_by.get(n.receiver, ())))
                for n in items]
         out.sort(key=lambda n: (n.receiver, n.group))  # stable: keeps rule order inside a group
         return out

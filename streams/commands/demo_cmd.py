@@ -48,10 +48,9 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StackError(f"the worker exited with code {proc.returncode} before it was ready")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:
+            if resp.status == 200:
+                return
         time.sleep(0.2)
     raise StackError(f"the worker was not ready within {timeout:.0f}s ({url})")
 

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from streams.produce import EventProducer

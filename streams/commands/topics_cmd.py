@@ -13,7 +13,8 @@ from streams.topics import create_topics
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("topics", help="manage the roompulse topics")
     tsub = p.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
-    c = tsub.add_parser("create", help="create missing topics (ROOMPULSE_TOPICS_PARTITIONS, default 8)")
+    c = tsub.add_parser(
+        "create", help="create missing topics (ROOMPULSE_TOPICS_PARTITIONS, default 8)")
     c.add_argument("--partitions", type=int, help="override the configured partition count")
     c.set_defaults(func=run_create)
 

@@ -1,4 +1,5 @@
-"""Console identity: token login, HMAC-signed session cookies, proxy headers, roles and CSRF tokens."""
+"""Console identity: token login, HMAC-signed session cookies, proxy headers, roles and CSRF
+tokens."""
 
 from __future__ import annotations
 
@@ -114,7 +115,8 @@ class Authenticator:
 
 
 class LoginThrottle:
-    """At most `limit` failed log-ins per client address per `period_s`: token guessing gets slow."""
+    """At most `limit` failed log-ins per client address per `period_s`: token guessing gets
+    slow."""
 
     def __init__(self, limit: int = 10, period_s: float = 60.0, max_clients: int = 10_000) -> None:
         self.limit, self.period_s, self.max_clients = limit, period_s, max_clients

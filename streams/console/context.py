@@ -139,8 +139,8 @@ class ConsoleContext:
             return True
         if len(self._refused_origins) < 100 and origin not in self._refused_origins:
             self._refused_origins.add(origin)  # once per origin: a page retrying is not news
-            log.warning("console: refused a state change from origin %r (allowed: %s)", origin[:200],
-                        ", ".join(sorted(self.allowed_origins(request))) or "none")
+            log.warning("console: refused a state change from origin %r (allowed: %s)",
+                        origin[:200], ", ".join(sorted(self.allowed_origins(request))) or "none")
         return False
 
     def set_cookie(self, resp: web.StreamResponse, session: Session) -> None:

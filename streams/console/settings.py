@@ -88,7 +88,8 @@ class ConsoleSettings(BaseSettings):
     session_ttl_s: int = Field(12 * 3600, ge=60, description="log-in session lifetime")
     cookie_secure: bool = Field(False, description="set behind HTTPS so the cookie is Secure")
     default_lang: str = Field("zh-CN", description="zh-CN or en")
-    max_silence_minutes: int = Field(24 * 60, ge=1, description="longest silence an operator may set")
+    max_silence_minutes: int = Field(24 * 60, ge=1,
+                                     description="longest silence an operator may set")
     allowed_origins: Origins = Field(
         (), description="origins (scheme://host[:port], comma list) whose pages may change "
         "state (log out, acknowledge, silence); unset = the console on this server's port at "

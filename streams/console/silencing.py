@@ -1,4 +1,5 @@
-"""The console's view of silences: mute one rule in one room for N minutes, in the alert engine's store."""
+"""The console's view of silences: mute one rule in one room for N minutes, in the alert
+engine's store."""
 
 from __future__ import annotations
 

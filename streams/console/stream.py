@@ -16,7 +16,8 @@ _ID = re.compile(r"^\d{1,20}-\d{1,20}\Z")
 
 
 class AlertStream:
-    """GET {base}/api/stream: entries after `Last-Event-ID` (or `?after=`), pushed as they arrive."""
+    """GET {base}/api/stream: entries after `Last-Event-ID` (or `?after=`), pushed as they
+    arrive."""
 
     def __init__(self, ctx: ConsoleContext) -> None:
         self.ctx = ctx

@@ -1,4 +1,5 @@
-"""Bounded per-partition memory of recent event_ids, rebuilt exactly from the log after a restart."""
+"""Bounded per-partition memory of recent event_ids, rebuilt exactly from the log after a
+restart."""
 
 from __future__ import annotations
 

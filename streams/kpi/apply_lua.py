@@ -89,7 +89,9 @@ local function keep_range(base, from)
     local bs = string.format('%d', b)
     local hk = base .. ':b:f:' .. bs
     if call('EXPIRE', hk, P.cttl) == 1 then
-      for _, kind in ipairs(P.rk) do call('EXPIRE', base .. ':h:f:' .. bs .. ':' .. kind, P.cttl) end
+      for _, kind in ipairs(P.rk) do
+        call('EXPIRE', base .. ':h:f:' .. bs .. ':' .. kind, P.cttl)
+      end
       local pids = {}
       for _, f in ipairs(call('HKEYS', hk)) do
         local pid = string.match(f, '^p:(.*):[^:]+$')

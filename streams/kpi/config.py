@@ -22,7 +22,8 @@ class KpiSettings(BaseSettings):
     )
 
     key_prefix: str = Field("rp", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$",
-                            description="prefix of every Redis key (several deployments, one Redis)")
+                            description="prefix of every Redis key "
+                                        "(several deployments, one Redis)")
     bucket_s: int = Field(10, ge=1, le=3600, description="fine bucket length (event time)")
     bucket_ttl_s: int = Field(35 * 60, ge=60, description="wall-clock TTL of fine buckets")
     coarse_bucket_s: int = Field(300, ge=1, description="roll-up bucket, a multiple of bucket_s")

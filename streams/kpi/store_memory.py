@@ -26,7 +26,8 @@ class InMemoryKpiStore(KpiStoreBase):
     """Mirrors the Redis apply script line for line; distinct counts are exact (sets).
 
     No expiry and no lookback limit (a backtest is bounded by its input), so windows longer than
-    the Redis store's coarse TTL (13 h) read more here than there. `ttl` records the TTL each key would get.
+    the Redis store's coarse TTL (13 h) read more here than there. `ttl` records the TTL each
+    key would get.
     Every method is async; `run_sync(store.room_kpis(...))` runs one without an event loop.
     """
 
@@ -57,7 +58,7 @@ class InMemoryKpiStore(KpiStoreBase):
         ranked = sorted(z, key=lambda m: (-z[m], m))
         return ranked if limit is None else ranked[:limit]
 
-    async def _apply_ops(self, p: dict[str, Any]) -> list[Any]:  # noqa: C901 - mirrors the script
+    async def _apply_ops(self, p: dict[str, Any]) -> list[Any]:  # long: mirrors the Lua script
         okey, ofl = p["off"]
         stored = self.hashes.get(okey, {})
         replays = fresh = 0

@@ -22,7 +22,9 @@ SOURCES = ("recommend", "search", "follow", "ads", "short_video", "private_domai
 SOURCE_WEIGHTS = (35, 10, 15, 15, 15, 5, 5)
 ENTRY_RATE = {"recommend": 0.30, "search": 0.50, "follow": 0.60, "ads": 0.25,
               "short_video": 0.40, "private_domain": 0.60, "other": 0.30}
-AUDIENCE_PACKAGES = ("女性25-35美妆兴趣", "高消费一线城市", "老客召回", "竞品粉丝", "短视频互动人群")
+AUDIENCE_PACKAGES = (
+    "女性25-35美妆兴趣", "高消费一线城市", "老客召回", "竞品粉丝", "短视频互动人群",
+)
 PD_CHANNELS = ("wecom", "member", "wechat_group")
 NEUTRAL_COMMENTS = (
     "主播好美", "这个颜色好看", "已下单", "求链接", "有优惠券吗", "几号发货", "适合油皮吗",

@@ -22,7 +22,8 @@ class WorkerSettings(BaseSettings):
     fetch_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="bytes per fetch response")
     max_partition_fetch_bytes: int = Field(8 * 1024 * 1024, ge=1024,
                                            description="bytes per partition per fetch")
-    commit_interval_s: float = Field(1.0, ge=0, description="best-effort Kafka commits (for lag tools)")
+    commit_interval_s: float = Field(1.0, ge=0,
+                                     description="best-effort Kafka commits (for lag tools)")
     web_host: str = Field("127.0.0.1", description="HTTP bind address (0.0.0.0 to expose)")
     web_port: int = Field(6066, ge=0, le=65535, description="HTTP API, /metrics and console")
     dedup_size: int = Field(20_000, ge=1, description="event_ids remembered per partition")

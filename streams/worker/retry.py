@@ -13,7 +13,8 @@ T = TypeVar("T")
 class Outage:
     """Tracks whether a dependency is down, so a long outage logs two lines, not thousands."""
 
-    def __init__(self, name: str, log: logging.Logger, on_change: Callable[[bool], None] | None = None):
+    def __init__(self, name: str, log: logging.Logger,
+                 on_change: Callable[[bool], None] | None = None):
         self.name = name
         self.log = log
         self.down = False

@@ -36,7 +36,8 @@ async def test_target_scope_and_stage_come_from_the_room():
 
 async def test_change_against_previous_window_fans_out_per_product():
     r = reader({"room": {**STAGE, "products": {
-        "p1": {"name": "精华液", "kpis": {"cart_rate": {"values": "0.2x19 0.3x10", "denominator": "50x30"}}},
+        "p1": {"name": "精华液", "kpis": {
+            "cart_rate": {"values": "0.2x19 0.3x10", "denominator": "50x30"}}},
         "p2": {"kpis": {"cart_rate": {"values": "0.2x30", "denominator": "50x30"}}},
     }}})
     rule = {"id": "c", "kind": "change", "kpi": "cart_rate", "fan_out": "product",
@@ -56,11 +57,12 @@ async def test_change_needs_both_windows_inside_the_broadcast():
 
 
 async def test_threshold_with_an_extra_condition_and_hysteresis():
-    prods = {"p": {"kpis": {"order_rate": {"values": "0.01x3 0.052x3 0.06x3", "denominator": "100x9"},
-                            "ctr": {"values": "0.3x9", "denominator": "900x9"}}}}
+    prods = {"p": {"kpis": {
+        "order_rate": {"values": "0.01x3 0.052x3 0.06x3", "denominator": "100x9"},
+        "ctr": {"values": "0.3x9", "denominator": "900x9"}}}}
     r = reader({"room": {**STAGE, "products": prods}})
-    rule = {"id": "h", "kind": "threshold", "kpi": "order_rate", "below": 0.05, "fan_out": "product",
-            "and": [{"kpi": "ctr", "above": 0.2}], "recovery": 0.1}
+    rule = {"id": "h", "kind": "threshold", "kpi": "order_rate", "below": 0.05,
+            "fan_out": "product", "and": [{"kpi": "ctr", "above": 0.2}], "recovery": 0.1}
     trans, _ = await run(Evaluator(pack(rule), targets()), r, 9 * 60, every_s=60)
     # fires at once; 0.052 (minutes 4-7) is inside 0.05 * 1.1 so it holds; 0.06 resolves
     assert [(x.state.value, (x.at - r.start_ms) // 60_000) for x in trans] == [
@@ -69,7 +71,8 @@ async def test_threshold_with_an_extra_condition_and_hysteresis():
 
 async def test_no_data_only_for_live_rooms():
     r = reader({"live": {**STAGE, "silent": [{"from": "1m", "until": "3m"}]},
-                "ended": {**STAGE, "broadcast_end": "30s", "silent": [{"from": "1m", "until": "3m"}]}})
+                "ended": {**STAGE, "broadcast_end": "30s",
+                          "silent": [{"from": "1m", "until": "3m"}]}})
     ev = Evaluator(pack({"id": "s", "kind": "no_data", "after": "60s"}), targets())
     trans, _ = await run(ev, r, 200)
     assert [(x.room_id, x.state.value, (x.at - r.start_ms) // 1000) for x in trans] == [
@@ -92,7 +95,8 @@ async def test_source_fan_out():
     r = reader({"room": {**STAGE, "sources": {
         "ads": {"kpis": {"entry_rate": {"values": "0.05x5", "denominator": "400x5"}}},
         "search": {"kpis": {"entry_rate": {"values": "0.5x5", "denominator": "400x5"}}}}}})
-    rule = {"id": "src", "kind": "threshold", "kpi": "entry_rate", "below": 0.1, "fan_out": "source"}
+    rule = {"id": "src", "kind": "threshold", "kpi": "entry_rate", "below": 0.1,
+            "fan_out": "source"}
     _, last = await run(Evaluator(pack(rule), targets()), r, 10)
     assert firing(last) == {("src", "room", None, "ads")}
 

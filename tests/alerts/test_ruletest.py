@@ -17,8 +17,8 @@ async def test_default_rule_pack_tests(path):
 async def test_a_wrong_expectation_is_reported(tmp_path):
     text = (DEFAULT_TESTS / "room-stalled.yaml").read_text()
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("- at: 20m30s\n        firing: []",
-                                "- at: 20m30s\n        firing: [{rule: room-stalled, room_id: room-2}]"))
+    wrong = "- at: 20m30s\n        firing: [{rule: room-stalled, room_id: room-2}]"
+    bad.write_text(text.replace("- at: 20m30s\n        firing: []", wrong))
     _, failures = await run_file(bad)
     assert len(failures) == 1
     assert failures[0].missing == [{"rule": "room-stalled", "room_id": "room-2",

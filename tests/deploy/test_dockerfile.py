@@ -222,7 +222,8 @@ def _healthy(probe: list[str], env: dict) -> bool:
 def test_the_image_command_answers_its_healthcheck_and_stops_on_sigterm(
         stack, topic_settings, tmp_path: Path) -> None:
     """ENTRYPOINT + CMD with the image's ENV, the Redis URL as a *_FILE secret and the working
-    directory as WORKDIR: the HEALTHCHECK passes, SIGTERM reaches the worker (exec) and it exits 0."""
+    directory as WORKDIR: the HEALTHCHECK passes, SIGTERM reaches the worker (exec) and it
+    exits 0."""
     from streams.bench.run import child_env
     from streams.stack import free_port
 

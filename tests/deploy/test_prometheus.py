@@ -61,7 +61,8 @@ def test_config_scrapes_the_worker_web_port() -> None:
     assert job["metrics_path"] == "/metrics"
     # Targets come from file_sd_configs (deploy/prometheus/targets/*.yml), not a list in the job.
     targets = [t for sd in job["file_sd_configs"] for pattern in sd["files"]
-               for path in PROM.glob(pattern) for group in load_yaml(path) for t in group["targets"]]
+               for path in PROM.glob(pattern) for group in load_yaml(path)
+               for t in group["targets"]]
     assert f"{w.web_host}:{w.web_port}" in targets
 
 

@@ -83,11 +83,14 @@ def test_message_exactly_at_the_limit_is_not_too_large() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+    lambda kids: (st.lists(kids, max_size=4)
+                  | st.dictionaries(st.text(max_size=8), kids, max_size=4)),
     max_leaves=12,
 )
 field_values = st.one_of(
-    json_values, st.sampled_from(["", "paid", "douyin", "recommend", "traffic", "live", "2026-11-22T00:00:00Z"]),
+    json_values,
+    st.sampled_from(["", "paid", "douyin", "recommend", "traffic", "live",
+                     "2026-11-22T00:00:00Z"]),
     st.integers(min_value=-(2**70), max_value=2**70),
 )
 

@@ -122,8 +122,9 @@ class RoomAudience:
         if not buys or sc.stalled(t):
             return
         self.n_orders += 1
-        order = {"type": "order", "user_id": user, "order_id": f"{self.order_prefix}{self.n_orders}",
-                 "product_id": pid, "quantity": qty, "amount": p.price_cents * qty / 100,
+        order = {"type": "order", "user_id": user,
+                 "order_id": f"{self.order_prefix}{self.n_orders}", "product_id": pid,
+                 "quantity": qty, "amount": p.price_cents * qty / 100,
                  "currency": "CNY", "status": "paid"}
         out.append((t, order))
         self.pool.add(t, user)

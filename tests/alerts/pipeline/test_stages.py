@@ -70,7 +70,8 @@ async def test_route_by_audience_and_severity():
 
 async def test_group_by_room():
     rs = [Receiver(name="rx", sinks=("x",), group_by=("room_id",))]
-    out = await GroupStage(rs).process(notes(alert(room="b"), alert(room="a"), alert("q", "b")), NOW)
+    out = await GroupStage(rs).process(
+        notes(alert(room="b"), alert(room="a"), alert("q", "b")), NOW)
     assert [(n.group, n.alert.rule) for n in out] == [(("a",), "r"), (("b",), "r"), (("b",), "q")]
 
 

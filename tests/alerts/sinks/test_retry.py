@@ -43,7 +43,7 @@ def test_backoff_is_exponential_jittered_and_capped():
     rng = random.Random(1)
     for attempt, cap in [(1, 1), (2, 2), (3, 4), (4, 5), (10, 5)]:
         delays = [p.delay(attempt, None, rng) for _ in range(200)]
-        assert 0 <= min(delays) and max(delays) <= cap and max(delays) > cap / 2
+        assert min(delays) >= 0 and max(delays) <= cap and max(delays) > cap / 2
     assert p.delay(1, 7.0, rng) == 7.0
     assert p.delay(1, 10_000, rng) == p.max_retry_after_s
 

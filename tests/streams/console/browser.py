@@ -1,4 +1,5 @@
-"""Headless Chromium for the console's end-to-end tests, and DOM helpers that survive live re-renders."""
+"""Headless Chromium for the console's end-to-end tests, and DOM helpers that survive live
+re-renders."""
 
 from __future__ import annotations
 

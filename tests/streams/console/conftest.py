@@ -1,4 +1,5 @@
-"""Console test helpers: a room's events in a real KPI store, alerts, and the console on a real port."""
+"""Console test helpers: a room's events in a real KPI store, alerts, and the console on a real
+port."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def settings() -> ConsoleSettings:
 
 def make_alert(rule: str = "low_ctr", room: str = "room-1", state: str = "firing",
                starts_at: int | None = None, severity: str = "warning",
-               action_zh: str = "立即讲解爆款并发放优惠券", action_en: str = "Pitch the hero product now",
+               action_zh: str = "立即讲解爆款并发放优惠券",
+               action_en: str = "Pitch the hero product now",
                summary: dict[str, str] | None = None) -> Alert:
     starts_at = starts_at if starts_at is not None else int(time.time() * 1000) - 60_000
     return Alert(
@@ -66,7 +68,8 @@ def room_events(room: str, now_ms: int, stage: str = "conversion") -> list:
         at = 60_000 + i * 25_000
         user = f"u{i}"
         src = "recommend" if i % 3 else "search"
-        out += [ev("room_exposure", at, user, source=src), ev("room_exposure", at + 1, f"x{i}", source=src)]
+        out += [ev("room_exposure", at, user, source=src),
+                ev("room_exposure", at + 1, f"x{i}", source=src)]
         out.append(ev("enter", at + 2, user, source=src))
         out.append(ev("product_exposure", at + 3, user, product_id="p1" if i % 2 else "p2"))
         if i % 4 == 0:

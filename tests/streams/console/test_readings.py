@@ -38,6 +38,7 @@ def test_key_kpis_come_from_the_stage_targets_else_defaults():
     state = RoomState(room_id="r1", stage="traffic", phase="live")
     stage, phase, keyed = Readings(InMemoryKpiStore(), targets)._key_targets(state, 0)
     assert (stage, phase) == ("traffic", "live")
-    assert [(k, t.min) for k, t in keyed] == [("entry_rate", 0.2)]  # product targets are not room KPIs
+    # product targets are not room KPIs
+    assert [(k, t.min) for k, t in keyed] == [("entry_rate", 0.2)]
     _, _, keyed = Readings(InMemoryKpiStore(), None)._key_targets(state, 0)
     assert [k for k, _ in keyed] == list(DEFAULT_KEY_KPIS["traffic"]) and keyed[0][1] is None

@@ -52,5 +52,6 @@ async def test_console_adapter_over_redis(redis_client):
     silences = AlertSilences(RedisSilenceStore(redis_client, f"t{uuid.uuid4().hex[:8]}"))
     made = await silences.add(rule="low_ctr", room_id="r1", minutes=5, by="alice", now_ms=T0)
     (listed,) = await silences.active(T0 + 1)
-    assert listed == made and (made.rule, made.room_id, made.created_by) == ("low_ctr", "r1", "alice")
+    assert listed == made
+    assert (made.rule, made.room_id, made.created_by) == ("low_ctr", "r1", "alice")
     assert made.ends_ms == T0 + 300_000

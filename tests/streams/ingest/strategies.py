@@ -138,7 +138,8 @@ def message(draw, i: int, parts: int, earlier: list[Msg], kinds: list[str]) -> M
     if kind == "bytes":
         return Msg(part, draw(st.binary(max_size=300)), rts, kind, DECODE_REASONS)
     if kind == "non_object":
-        val = draw(st.one_of(st.integers(-2**63, 2**63 - 1), st.text(max_size=20), st.booleans(), st.none(),
+        val = draw(st.one_of(st.integers(-2**63, 2**63 - 1), st.text(max_size=20), st.booleans(),
+                             st.none(),
                              st.lists(st.integers(-2**63, 2**63 - 1), max_size=3),
                              st.floats(allow_nan=False, allow_infinity=False)))
         return Msg(part, orjson.dumps(val), rts, kind, frozenset({"not_object"}))

@@ -60,10 +60,10 @@ def test_offset_fields_round_trip():
 def test_ttl_cache_is_bounded_and_forgetting_only_resends_expire():
     import asyncio
 
+    from schemas.events import EVENT_ADAPTER
     from streams.kpi.config import KpiSettings
     from streams.kpi.fold import BatchFolder
     from streams.kpi.store_memory import InMemoryKpiStore
-    from schemas.events import EVENT_ADAPTER
 
     settings = KpiSettings(ttl_cache_keys=5)
     store = InMemoryKpiStore(settings)

@@ -1,4 +1,5 @@
-"""RawRecordConsumer: aiokafka's C records straight from getmany, for the KPI loop's consumer only."""
+"""RawRecordConsumer: aiokafka's C records straight from getmany, for the KPI loop's consumer
+only."""
 
 from __future__ import annotations
 

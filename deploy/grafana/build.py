@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from panels import dashboard, product_kpi, room_kpi, row, stat, table, timeseries, unit_of, variable
 
@@ -27,7 +28,10 @@ def rooms_overview() -> dict:
     room = variable("room", "Rooms", 'label_values(roompulse_room_kpi{window="$window"}, room)',
                     multi=True, include_all=True)
     cols = [(h, room_kpi(k), unit_of(k)) for h, k in ROOM_COLUMNS]
-    by_room = lambda k: [(room_kpi(k), "{{room}}")]
+
+    def by_room(k: str) -> list[tuple[str, str]]:
+        return [(room_kpi(k), "{{room}}")]
+
     return dashboard("roompulse-rooms", "roompulse / Rooms overview",
                      "Every room's headline KPIs over the selected window.", [WINDOW, room], [
         stat("Rooms", 'count(max by (room) (roompulse_room_kpi{room=~"$room", window="$window"}))',
@@ -61,8 +65,13 @@ def rooms_overview() -> dict:
 def room_detail() -> dict:
     room = variable("room", "Room", 'label_values(roompulse_room_kpi{window="$window"}, room)')
     one = '="$room"'
-    kpis = lambda *ks: [(room_kpi(k, one), k) for k in ks]
-    s = lambda title, k, **kw: stat(title, room_kpi(k, one), unit=unit_of(k), w=3, **kw)
+
+    def kpis(*ks: str) -> list[tuple[str, str]]:
+        return [(room_kpi(k, one), k) for k in ks]
+
+    def s(title: str, k: str, **kw: Any) -> dict:
+        return stat(title, room_kpi(k, one), unit=unit_of(k), w=3, **kw)
+
     product_link = ("/d/roompulse-products?var-room=${room}&var-product=${__value.raw}"
                     "&var-window=${window}&${__url_time_range}")
     prod_cols = [(h, product_kpi(k, one, product=""), unit_of(k)) for h, k in PRODUCT_COLUMNS]
@@ -118,7 +127,10 @@ def products() -> dict:
                        'label_values(roompulse_product_kpi{window="$window", room=~"$room"}, '
                        'product)', multi=True, include_all=True)
     cols = [(h, product_kpi(k), unit_of(k)) for h, k in PRODUCT_COLUMNS]
-    by_product = lambda k: [(product_kpi(k), "{{room}} / {{product}}")]
+
+    def by_product(k: str) -> list[tuple[str, str]]:
+        return [(product_kpi(k), "{{room}} / {{product}}")]
+
     cart_change = (f"{product_kpi('cart_rate')} / ({product_kpi('cart_rate', offset='5m')} > 0)"
                    " - 1")
     return dashboard("roompulse-products", "roompulse / Products",
@@ -144,8 +156,11 @@ def products() -> dict:
 def pipeline_health() -> dict:
     job = 'job="roompulse-worker"'
     ri = "$__rate_interval"
-    quant = lambda m, q: (f"histogram_quantile({q}, sum by (le) (rate({m}_bucket[{ri}])))",
-                          f"p{round(q * 100)}")
+
+    def quant(m: str, q: float) -> tuple[str, str]:
+        return (f"histogram_quantile({q}, sum by (le) (rate({m}_bucket[{ri}])))",
+                f"p{round(q * 100)}")
+
     return dashboard("roompulse-pipeline", "roompulse / Pipeline health",
                      "Worker throughput, lag, dead letters, Redis applies and alerts.", [], [
         stat("Workers up", f"sum(up{{{job}}})", thresholds=[(None, "red"), (1, "green")]),

@@ -87,7 +87,7 @@ def table(title: str, columns: list[tuple[str, str, str]], keys: list[str], *, w
     # Grafana names the value column "Value" for one query, "Value #<refId>" for several.
     values = ([f"Value #{chr(65 + i)}" for i in range(len(columns))] if len(columns) > 1
               else ["Value"])
-    rename = {v: header for v, (header, _, _) in zip(values, columns)}
+    rename = {v: header for v, (header, _, _) in zip(values, columns, strict=True)}
     order = {k: i for i, k in enumerate(keys)}
     order.update({v: len(keys) + i for i, v in enumerate(values)})
     overrides = [{"matcher": {"id": "byName", "options": header},

@@ -132,7 +132,10 @@ async def test_a_silence_or_an_ack_after_queueing_stops_the_held_nudge(platforms
     now[0] += 60_000
     assert await nudger.flush_due() == 1
     assert len(platforms.accepted["wecom"]) == 4  # three immediate ones + r3's held one
-    count = lambda o: nudger.decisions.labels(nudger.name, o)._value.get()
+
+    def count(outcome: str) -> float:
+        return nudger.decisions.labels(nudger.name, outcome)._value.get()
+
     assert (count("silenced"), count("acknowledged"), count("sent_queued")) == (1, 1, 1)
     # Nothing was sent for r1: its slot is free again.
     assert await nudger.send([make_alert(room="r1", rule="c")]) == "sent"

@@ -72,20 +72,39 @@ class LogThrottle:
 
 
 class ThrottleFilter(logging.Filter):
-    """A logging.Filter for loggers we do not call ourselves (aiohttp, faust, redis): records
-    with the same logger, level and message template pass once per period, and the next one
-    that passes carries the count of those dropped."""
+    """A logging.Filter for loggers we do not call ourselves (the worker loop, aiohttp):
+    WARNING and above with the same logger, level and message template pass `burst` times per
+    period (a few distinct occurrences stay visible), the rest are counted, and the next one
+    that passes carries the count. INFO and below are left alone."""
 
     def __init__(self, period_s: float = DEFAULT_PERIOD_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, burst: int = 10,
+                 min_level: int = logging.WARNING) -> None:
         super().__init__()
         self.throttle = LogThrottle(period_s, clock)
+        self.burst, self.min_level = burst, min_level
+        self._passed: dict[tuple, tuple[float, int]] = {}  # kind -> (period start, passed)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        ok, held = self.throttle.allow((record.name, record.levelno, str(record.msg)))
-        if ok and held:
-            record.msg = f"{record.msg} (x {held + 1} in the last {self.throttle.period_s:g} s)"
-        return ok
+        if record.levelno < self.min_level:
+            return True
+        kind = (record.name, record.levelno, str(record.msg))
+        now = self.throttle.clock()
+        start, passed = self._passed.get(kind, (None, 0))
+        if start is None or now - start >= self.throttle.period_s:
+            # a new period: this line passes, with the count of those held in the last one
+            _, held = self.throttle.allow(kind)
+            if len(self._passed) >= self.throttle.max_kinds:
+                self._passed.clear()
+            self._passed[kind] = (now, 1)
+            if held:
+                record.msg = f"{record.msg} (x {held + 1} in the last " \
+                             f"{self.throttle.period_s:g} s)"
+            return True
+        if passed < self.burst:
+            self._passed[kind] = (start, passed + 1)
+            return True
+        return self.throttle.allow(kind)[0]  # counted until the period is over
 
 
 # One process-wide throttle: the kinds name their source, so sharing it is safe.

@@ -50,7 +50,7 @@ def test_the_filter_collapses_repeats_of_loggers_we_do_not_call(caplog):
     caplog.set_level(logging.DEBUG)
     log = logging.getLogger("test.filter")
     clock = Clock()
-    flt = ThrottleFilter(60, clock)
+    flt = ThrottleFilter(60, clock, burst=1)
     log.addFilter(flt)
     try:
         for _ in range(500):
@@ -63,3 +63,21 @@ def test_the_filter_collapses_repeats_of_loggers_we_do_not_call(caplog):
     msgs = [r.getMessage() for r in caplog.records if r.name == "test.filter"]
     assert msgs == ["apply refused by Redis (WRONGTYPE)", "a different message",
                     "apply refused by Redis (WRONGTYPE) (x 500 in the last 60 s)"]
+
+
+def test_the_filter_lets_a_burst_through_and_leaves_info_alone(caplog):
+    caplog.set_level(logging.DEBUG)
+    log = logging.getLogger("test.burst")
+    flt = ThrottleFilter(60, Clock(), burst=3)
+    log.addFilter(flt)
+    try:
+        for i in range(100):
+            log.warning("partition %d lagging", i)
+            log.info("assigned %d", i)
+    finally:
+        log.removeFilter(flt)
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "test.burst" and r.levelno == logging.WARNING]
+    infos = [r for r in caplog.records if r.name == "test.burst" and r.levelno == logging.INFO]
+    assert warnings == ["partition 0 lagging", "partition 1 lagging", "partition 2 lagging"]
+    assert len(infos) == 100

@@ -85,8 +85,8 @@ def _compare(case: Case, at: int, got: set[tuple], want_list: list[Expected]) ->
     if not missing and not unexpected:
         return None
     names = ("rule", "room_id", "product_id", "source")
-    return Failure(case.name, at, [dict(zip(names, k)) for k in missing],
-                   [dict(zip(names, k)) for k in unexpected])
+    return Failure(case.name, at, [dict(zip(names, k, strict=True)) for k in missing],
+                   [dict(zip(names, k, strict=True)) for k in unexpected])
 
 
 async def run_recording_case(case: Case, path: Path, rules: RulePack, targets: Targets,

@@ -50,7 +50,7 @@ def decode_batch(values: list[bytes | None], now_ms: int) -> list[Decoded]:
             break
         if len(events) == len(out):
             return events
-        for i, event in zip(where, events):
+        for i, event in zip(where, events, strict=True):  # one event per validated object
             out[i] = event
         break
     return out

@@ -120,7 +120,7 @@ def build_ops(
                 [x for (t, p), o in sorted(offsets.items())
                  for x in (offset_field(t, p),
                            "" if starts is None else str(starts.get((t, p), -1)), str(o))]],
-        "h": [[k, ttl_of[k], list(chain.from_iterable(zip(v, map(str, v.values()))))]
+        "h": [[k, ttl_of[k], list(chain.from_iterable(zip(v, map(str, v.values()), strict=True)))]
               for k, v in hashes.items()],
         "p": [[k, ttl_of[k], list(v)] for k, v in hll.items()],
         "buy": buys,

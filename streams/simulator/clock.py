@@ -49,7 +49,7 @@ class BroadcastClock:
 
     def _dedupe_pins(self) -> None:
         seen: dict[int, Product] = {}
-        for ts, p in zip(self._pin_ts, self._pin):
+        for ts, p in zip(self._pin_ts, self._pin, strict=True):  # parallel lists
             seen[ts] = p
         self._pin_ts = sorted(seen)
         self._pin = [seen[t] for t in self._pin_ts]
@@ -72,7 +72,7 @@ class BroadcastClock:
             (t0 + round(d * 0.9) * MIN + 4, {"type": "phase_change", "phase": "replay"}),
             (end - 1, {"type": "broadcast_end"}),
         ]
-        for ts, product in zip(self._pin_ts, self._pin):
+        for ts, product in zip(self._pin_ts, self._pin, strict=True):
             ev.append((ts + 5, {"type": "product_pinned", "product_id": product.product_id,
                                 "product_name": product.name}))
         for m in range(d):

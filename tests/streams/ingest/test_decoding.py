@@ -36,7 +36,7 @@ CASES = [
 def test_batch_decoding_matches_decode_message_by_message() -> None:
     out = decode_batch(CASES, NOW)
     assert len(out) == len(CASES)
-    for value, got in zip(CASES, out):
+    for value, got in zip(CASES, out, strict=True):
         want = decode(value, now_ms=NOW)
         assert type(got) is (DeadLetter if isinstance(want, DeadLetter) else dict)
         if isinstance(want, DeadLetter):

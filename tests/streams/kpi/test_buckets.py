@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from streams.kpi.buckets import ceil_to, floor_to, is_late, plan_window
 
 S, C = 10_000, 300_000
@@ -65,7 +67,7 @@ def test_empty_window():
 
 def _tiles(p, b=S, c=C) -> list[tuple[int, int]]:
     spans = sorted([(x, x + b) for x in p.fine] + [(x, x + c) for x in p.coarse])
-    for (_, e1), (s2, _) in zip(spans, spans[1:]):
+    for (_, e1), (s2, _) in pairwise(spans):
         assert e1 == s2, "a gap or an overlap"
     return spans
 

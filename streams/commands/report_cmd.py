@@ -11,7 +11,12 @@ from alerts.rules import RulePack
 from alerts.targets import Targets
 from alerts.yamlfile import ConfigError
 from streams.history.db import HistoryError
-from streams.history.lookup import data_from_history, open_store, save_data
+from streams.history.lookup import (
+    data_from_history,
+    open_store,
+    save_data,
+    weekly_from_history,
+)
 from streams.report.make import (
     FORMATS,
     ReportError,
@@ -20,6 +25,7 @@ from streams.report.make import (
     report_from_data,
 )
 from streams.report.texts import LANGS
+from streams.report.weekly import build_weekly
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--broadcast", metavar="ID", help="a broadcast id from history")
     src.add_argument("--date", metavar="YYYY-MM-DD",
                      help="the room's broadcast that started that day (history; needs --room)")
+    src.add_argument("--week", metavar="YYYY-MM-DD",
+                     help="the weekly review of the ISO week holding that day (history; needs "
+                     "--room or --brand)")
     p.add_argument("--room", help="room id")
+    p.add_argument("--brand", help="brand id (--week)")
     p.add_argument("--format", choices=FORMATS, default="html")
     p.add_argument("--out", type=Path, help="write here (default: standard output)")
     p.add_argument("--lang", choices=LANGS, default="zh-CN")
@@ -43,6 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save", action="store_true",
                    help="a recording: also write the broadcast into history")
     p.set_defaults(func=run)
+
+
+def _weekly(args: argparse.Namespace, targets: Targets) -> dict:
+    found, first, last = weekly_from_history(args.week, room=args.room, brand=args.brand)
+    reports = [report_from_data(d, targets, args.lang) for d in found]
+    scope = {"room": args.room} if args.room else {"brand": args.brand}
+    return build_weekly(reports, first, last, scope, args.lang)
 
 
 def _data(args: argparse.Namespace, targets: Targets) -> dict:
@@ -72,8 +89,11 @@ def _save(data: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         targets = Targets.load(args.targets)
-        data = _data(args, targets)
-        body = render(report_from_data(data, targets, args.lang, args.gmv_target), args.format)
+        if args.week is not None:
+            report = _weekly(args, targets)
+        else:
+            report = report_from_data(_data(args, targets), targets, args.lang, args.gmv_target)
+        body = render(report, args.format)
     except ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Any
 
 from streams.history.db import HistoryError
 from streams.history.settings import HistorySettings
 from streams.history.store import HistoryStore
 from streams.report.make import ReportError
+from streams.report.weekly import week_of
 
 
 def open_store(settings: HistorySettings | None = None) -> HistoryStore:
@@ -38,6 +40,29 @@ def data_from_history(*, broadcast: str | None = None, room: str | None = None,
         raise ReportError(str(exc)) from None
     finally:
         store.close()
+
+
+def weekly_from_history(day: str, *, room: str | None = None, brand: str | None = None,
+                        settings: HistorySettings | None = None) -> tuple[list[dict], date, date]:
+    """The data of every broadcast of the ISO week holding `day`, of one room or one brand."""
+    if (room is None) == (brand is None):
+        raise ReportError("--week needs --room or --brand (one of them)")
+    try:
+        first, last = week_of(date.fromisoformat(day))
+    except ValueError:
+        raise ReportError(f"--week {day!r}: give a date as YYYY-MM-DD") from None
+    store = open_store(settings)
+    try:
+        ids = store.between(first.isoformat(), last.isoformat(), room_id=room, brand_id=brand)
+        found = [store.load(i) for i in ids]
+    except HistoryError as exc:
+        raise ReportError(str(exc)) from None
+    finally:
+        store.close()
+    if not ids:
+        who = f"room {room!r}" if room else f"brand {brand!r}"
+        raise ReportError(f"no broadcast of {who} in the week {first} – {last} in history")
+    return [d for d in found if d is not None], first, last
 
 
 def save_data(store: HistoryStore, data: dict[str, Any]) -> str:

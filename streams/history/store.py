@@ -96,6 +96,18 @@ class HistoryStore:
         keys = [c.strip() for c in LIST_COLUMNS.split(",")]
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def between(self, first_day: str, last_day: str, *, room_id: str | None = None,
+                brand_id: str | None = None) -> list[str]:
+        """Ids of broadcasts that started on [first_day, last_day] (YYYY-MM-DD), oldest first,
+        of one room or one brand."""
+        col, value = ("room_id", room_id) if room_id is not None else ("brand_id", brand_id)
+        if value is None:
+            raise ValueError("between() needs room_id or brand_id")
+        sql = (f"SELECT broadcast_id FROM roompulse_broadcasts WHERE {col} = ? "  # noqa: S608
+               "AND day >= ? AND day <= ? ORDER BY start_ms, broadcast_id")  # col: a constant
+        rows = self.db.query(sql, (value, first_day, last_day))
+        return [r[0] for r in rows]
+
     def find(self, room_id: str, day: str) -> str | None:
         """The room's latest broadcast that started on `day` (YYYY-MM-DD, history's zone)."""
         rows = self.db.query("SELECT broadcast_id FROM roompulse_broadcasts WHERE room_id = ? "

@@ -15,6 +15,8 @@ from streams.report.build import build_report
 from streams.report.html import render_html
 from streams.report.markdown import render_markdown
 from streams.report.recording import collect
+from streams.report.weekly import WEEKLY_FORMAT
+from streams.report.weekly_render import render_weekly_html, render_weekly_markdown
 
 FORMATS = ("html", "json", "md")
 
@@ -68,10 +70,12 @@ def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN"
 
 
 def render(report: dict[str, Any], fmt: str) -> bytes:
+    """A broadcast report or a weekly review (by its `format`) in one of FORMATS."""
+    weekly = report.get("format") == WEEKLY_FORMAT
     if fmt == "json":
         return orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
     if fmt == "md":
-        return render_markdown(report).encode()
+        return (render_weekly_markdown(report) if weekly else render_markdown(report)).encode()
     if fmt == "html":
-        return render_html(report).encode()
+        return (render_weekly_html(report) if weekly else render_html(report)).encode()
     raise ReportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

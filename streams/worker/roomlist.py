@@ -2,7 +2,7 @@
 
 Reading every room's state costs one Redis read per room; under load (a dashboard polling,
 thousands of rooms) that must not happen per request. The listing is shared: at most one read
-per `ttl_s`, concurrent requests wait for the same read, and a request only filters and slices.
+per TTL, in the background once a first listing exists, and a request only filters and slices.
 """
 
 from __future__ import annotations
@@ -10,11 +10,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import bisect
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from alerts.logthrottle import THROTTLE, exc_kind
 from schemas.kpis import RoomState
+
+log = logging.getLogger(__name__)
 
 ALERT_STATES = ("firing", "pending", "none")
 FILTERS = ("brand", "stage", "phase", "alert")
@@ -29,21 +34,44 @@ class RoomIndex:
         self._at: float | None = None
         self._ttl = ttl_s
         self._lock = asyncio.Lock()
+        self._task: asyncio.Task | None = None
+        self.failures = 0
 
     async def rooms(self) -> tuple[list[RoomState], list[str]]:
-        """Rooms sorted by id (and the ids, for bisecting a cursor)."""
-        if self._at is not None and self._clock() - self._at < self._ttl:
-            return self._rooms, self._ids
-        async with self._lock:  # one read for every request that arrives meanwhile
-            if self._at is None or self._clock() - self._at >= self._ttl:
-                started = self._clock()
-                rooms = sorted(await self._read(), key=lambda s: s.room_id)
-                self._rooms, self._ids = rooms, [r.room_id for r in rooms]
-                self._at = self._clock()
-                # A listing that takes long (20,000 rooms) is kept longer: listing never takes
-                # more than a fifth of the time, whatever the request rate.
-                self._ttl = max(self.ttl_s, 5 * (self._at - started))
+        """Rooms sorted by id (and the ids, for bisecting a cursor). Once a listing exists, no
+        request waits for the next one: an expired listing is served while one background task
+        reads the new one (stale by at most one listing's time)."""
+        if self._at is None:
+            async with self._lock:  # the first listing: every request waits for the same read
+                if self._at is None:
+                    await self._refresh()
+        elif self._clock() - self._at >= self._ttl and (self._task is None
+                                                         or self._task.done()):
+            self._task = asyncio.create_task(self._refresh_quietly())
         return self._rooms, self._ids
+
+    async def _refresh(self) -> None:
+        started = self._clock()
+        rooms = sorted(await self._read(), key=lambda s: s.room_id)
+        self._rooms, self._ids = rooms, [r.room_id for r in rooms]
+        self._at = self._clock()
+        # A listing that takes long (20,000 rooms) is kept longer: listing never takes more
+        # than a fifth of the time, whatever the request rate.
+        self._ttl = max(self.ttl_s, 5 * (self._at - started))
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self._refresh()
+        except Exception as exc:  # noqa: BLE001 - keep serving the last listing; said in logs
+            self.failures += 1
+            THROTTLE.warning(log, ("room-listing", exc_kind(exc)),
+                             "room listing not refreshed: %s", exc_kind(exc))
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 def encode_cursor(room_id: str) -> str:

@@ -184,3 +184,37 @@ async def test_a_scrape_without_redis_still_serves_worker_metrics_and_says_kpis_
         assert status == 503 and b"Redis unavailable" in body
     assert registry.get_sample_value("roompulse_metrics_kpi_refresh_errors_total") == 1
     await dead.aclose()
+
+
+async def test_an_expired_listing_is_served_while_the_next_one_is_read():
+    import asyncio
+
+    from schemas.kpis import RoomState
+    from streams.worker.roomlist import RoomIndex
+
+    now = [0.0]
+    gate = asyncio.Event()
+    reads = []
+
+    async def read():
+        reads.append(len(reads))
+        if len(reads) > 1:
+            await gate.wait()  # a slow listing
+        if len(reads) == 3:
+            raise ConnectionError("Redis went away")
+        return [RoomState(room_id=f"r{len(reads)}")]
+
+    index = RoomIndex(read, ttl_s=1.0, clock=lambda: now[0])
+    assert (await index.rooms())[1] == ["r1"]
+    now[0] = 5.0
+    assert (await index.rooms())[1] == ["r1"]  # served at once, the new one is being read
+    await asyncio.sleep(0)
+    assert (await index.rooms())[1] == ["r1"] and len(reads) == 2  # one read in flight only
+    gate.set()
+    await asyncio.sleep(0.01)
+    assert (await index.rooms())[1] == ["r2"]
+    now[0] = 10.0
+    await index.rooms()
+    await asyncio.sleep(0.01)
+    assert (await index.rooms())[1] == ["r2"] and index.failures == 1  # kept after a failure
+    await index.close()

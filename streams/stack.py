@@ -133,13 +133,15 @@ class Stack:
 
     @property
     def bootstrap(self) -> str:
-        assert self.kafka.bootstrap
+        if not self.kafka.bootstrap:  # resolved by start_stack(); unset means a bug there
+            raise StackError("the stack has no Kafka bootstrap address")
         return self.kafka.bootstrap
 
     @property
     def redis_url(self) -> str:
         url = self.redis.client_url()
-        assert url
+        if not url:  # resolved by start_stack(); unset means a bug there
+            raise StackError("the stack has no Redis URL")
         return url
 
     def pids(self) -> list[int]:

@@ -80,7 +80,7 @@ class ThrottledNudger:
         self.still_wanted = still_wanted
         self._clock_ms = clock_ms
         self._retry, self._sleep = retry, sleep
-        self._rng = random.Random()
+        self._rng = random.Random()  # noqa: S311 - retry jitter, nothing secret
         self._retrying: deque[tuple[int, list[Alert]]] = deque()
         self._max_retrying = max_retrying
         self._wake = asyncio.Event()

@@ -48,7 +48,8 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StackError(f"the worker exited with code {proc.returncode} before it was ready")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:
+        # `url` is http://127.0.0.1:<port> of the worker this command started.
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - our own http URL
             if resp.status == 200:
                 return
         time.sleep(0.2)

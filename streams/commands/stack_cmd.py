@@ -28,9 +28,9 @@ def run_up(args: argparse.Namespace) -> int:
         print(f"kafka  {stack.bootstrap}  ({kafka_note})")
         print(f"redis  {stack.redis_url if stack.embedded_redis else '(configured URL)'}  "
               f"({redis_note})")
-        print("export ROOMPULSE_KAFKA_BOOTSTRAP=%s" % stack.bootstrap)
+        print(f"export ROOMPULSE_KAFKA_BOOTSTRAP={stack.bootstrap}")
         if stack.embedded_redis:
-            print("export ROOMPULSE_REDIS_URL=%s" % stack.redis_url)
+            print(f"export ROOMPULSE_REDIS_URL={stack.redis_url}")
     except BaseException:
         stack.stop()
         raise

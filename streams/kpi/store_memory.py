@@ -141,7 +141,7 @@ class InMemoryKpiStore(KpiStoreBase):
         new order marks itself a repeat after an earlier one and the later ones after it."""
         marks: list[tuple[str, int, str, str]] = []  # room, ts, kind, user
         newest: dict[str, tuple[int, str]] = {}
-        for ts, ts_s, user, brand, state_key, room, *_ in p["buy"]:
+        for ts, _ts_s, user, brand, state_key, room, *_ in p["buy"]:
             brand = brand or self.hashes.get(state_key, {}).get("brand") or room
             hk, pk = p["buy_pre"] + brand, p["pur_pre"] + brand
             z = self.zsets.setdefault(hk, {})
@@ -149,8 +149,8 @@ class InMemoryKpiStore(KpiStoreBase):
             hist: list[tuple[int, str]] = []
             if user in purchases:
                 for part in purchases[user].split(","):
-                    t, _, r = part.partition("@")
-                    hist.append((int(t), r))
+                    at, _, r = part.partition("@")
+                    hist.append((int(at), r))
             elif user in z:
                 hist.append((z[user], ""))
             seven = thirty = False

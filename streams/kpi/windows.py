@@ -25,7 +25,8 @@ def window_span(
     kind, length = parse_window(window)
     now_end = floor_to(now_ms, bucket_ms) + bucket_ms
     if kind == "rolling":
-        assert length is not None
+        if length is None:  # parse_window gives every rolling window a length
+            raise ValueError(f"rolling window without a length: {window!r}")
         return now_end - max(bucket_ms, ceil_to(length, bucket_ms)), now_end
     start = broadcast_start(state, first_ms)
     if start is None:
@@ -35,6 +36,7 @@ def window_span(
             and state.broadcast_end_ms >= start:
         end = min(end, state.broadcast_end_ms + 1)
     if kind == "first":
-        assert length is not None
+        if length is None:  # parse_window gives every first:N window a length
+            raise ValueError(f"first:N window without a length: {window!r}")
         end = min(end, start + length)
     return start, max(start, end)

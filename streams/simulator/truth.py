@@ -111,7 +111,8 @@ class Truth:
         if expect is not None:
             self.bad[expect] += 1
             return
-        assert event is not None
+        if event is None:
+            raise ValueError("observe() needs the event unless a dead-letter reason is expected")
         if event["event_id"] in self.seen:
             self.duplicates += 1
             return

@@ -61,7 +61,8 @@ class Runtime:
 
 
 def _faust_broker(kafka: KafkaSettings) -> list[str]:
-    assert kafka.bootstrap, "Kafka bootstrap must be resolved before building the app"
+    if not kafka.bootstrap:
+        raise ValueError("Kafka bootstrap must be resolved before building the app")
     return [f"kafka://{host.strip()}" for host in kafka.bootstrap.split(",") if host.strip()]
 
 

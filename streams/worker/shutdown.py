@@ -8,6 +8,7 @@ deadline the process exits without further ado and a restart resumes from the Re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -56,10 +57,8 @@ class HardDeadline:
         line = (f"{stamp} ERROR streams.worker.shutdown: graceful stop after {self._why} did not "
                 f"finish within {self.seconds:g}s; exiting now with code {self.exit_code} "
                 "(Redis offsets keep the KPIs exact; a restart resumes from them)\n")
-        try:
+        with contextlib.suppress(OSError, ValueError):  # stderr closed: exit all the same
             os.write(sys.stderr.fileno(), line.encode())
-        except (OSError, ValueError):
-            pass
         os._exit(self.exit_code)
 
 

@@ -67,7 +67,7 @@ class RoomJob:
         for req in wanted:
             _, window, now = req
             start, end = window_span(window, state, first_ms, now, bms)
-            plan = store._plan(start, end, now)
+            plan = store._plan(start, end, now, store.anchoring(window, state, start, end))
             seg_key = (window.strip(), now - top_now)
             self.plans[req] = (seg_key, plan)
             if seg_key in self.jobs:

@@ -20,6 +20,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def runqueue_seconds(pid: int | str) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (/proc/<pid>/schedstat,
+    summed over its threads): the time a busy machine took from it."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile, or no schedstats in this kernel
+    return total / 1e9
+
+
 def _status_mib(pid: int, field: str) -> float:
     """A kB field of /proc/<pid>/status (e.g. "VmRSS"), in MiB; NaN when absent."""
     with open(f"/proc/{pid}/status") as f:
@@ -74,6 +91,8 @@ class Run:
     cpu_last: float = 0.0
     n_any: int = 0  # the first observation with anything applied, `started` or not
     t_any: float = 0.0
+    wait_first: float = 0.0  # runqueue seconds of the measured processes (see runqueue_seconds)
+    wait_last: float = 0.0
     n_mid: int = 0  # the first observation past half of the measured span's events
     t_mid: float = 0.0
     cpu_mid: float = 0.0
@@ -95,6 +114,18 @@ class Run:
     def cpu_s_per_million(self) -> float:
         n = self.n_last - self.n_first
         return (self.cpu_last - self.cpu_first) / n * 1e6 if n else float("nan")
+
+    @property
+    def cpu_share(self) -> float | None:
+        """CPU seconds of the measured processes per wall second of the span (1.0 = a core)."""
+        span = self.t_last - self.t_first
+        return (self.cpu_last - self.cpu_first) / span if span > 0 else None
+
+    @property
+    def runqueue_share(self) -> float | None:
+        """Seconds they waited for a CPU while runnable, per wall second of the span."""
+        span = self.t_last - self.t_first
+        return (self.wait_last - self.wait_first) / span if span > 0 else None
 
     @property
     def second_half(self) -> tuple[float | None, float | None]:
@@ -126,7 +157,8 @@ def _servers_cpu(servers: dict[str, int]) -> dict[str, float]:
 
 
 async def watch(progress, target: int, cpu: int | Callable[[], float] | None, timeout: float,
-                label: str, poll_s: float = 0.02, servers: dict[str, int] | None = None) -> Run:
+                label: str, poll_s: float = 0.02, servers: dict[str, int] | None = None,
+                waits: Callable[[], float] | None = None) -> Run:
     """Poll `await progress()` until the events applied so far reach `target`.
 
     `progress()` returns `(applied, started)`: `applied` counts every event the process has
@@ -149,11 +181,13 @@ async def watch(progress, target: int, cpu: int | Callable[[], float] | None, ti
         if started and n > 0 and run.t_first == 0.0:
             run.n_first, run.t_first, run.cpu_first = n, now, used
             run.servers_first = _servers_cpu(servers)
+            run.wait_first = waits() if waits else 0.0
         if run.t_first and not run.t_mid and n >= (run.n_first + target) / 2:
             run.n_mid, run.t_mid, run.cpu_mid = n, now, used
         run.n_last, run.t_last, run.cpu_last = n, now, used
         if run.t_first:
             run.servers_last = _servers_cpu(servers)
+            run.wait_last = waits() if waits else 0.0
         if n >= target:
             return run
         if time.monotonic() - began > timeout:

@@ -13,7 +13,7 @@ import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streams.bench.measure import cpu_seconds, peak_rss_mb
+from streams.bench.measure import cpu_seconds, peak_rss_mb, runqueue_seconds
 from streams.settings import TopicSettings
 from streams.stack import Stack, free_port
 
@@ -77,6 +77,9 @@ class Workers:
 
     def cpu(self) -> float:
         return sum(cpu_seconds(pid) for pid in self.pids)
+
+    def waits(self) -> float:
+        return sum(runqueue_seconds(pid) for pid in self.pids)
 
     def peak_rss_mb(self) -> float:
         return max(peak_rss_mb(pid) for pid in self.pids)

@@ -23,6 +23,7 @@ import time
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from streams.bench.measure import runqueue_seconds
 from streams.settings import KafkaSettings
 from streams.worker.config import WorkerSettings
 
@@ -67,7 +68,7 @@ async def read_all(kafka: KafkaSettings, topics: list[str], partitions: int, exp
         await consumer.seek_to_beginning(*tps)
         counts: dict = {}
         n = 0
-        t0 = c0 = t1 = c1 = 0.0
+        t0 = c0 = t1 = c1 = w0 = 0.0
         deadline = time.monotonic() + timeout_s
         while n < expect and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=worker.fetch_timeout_ms)
@@ -76,12 +77,14 @@ async def read_all(kafka: KafkaSettings, topics: list[str], partitions: int, exp
                     break
                 continue
             if not n:  # the clock starts at the first records, as the worker's does
-                t0, c0 = time.perf_counter(), time.process_time()
+                t0, c0, w0 = time.perf_counter(), time.process_time(), runqueue_seconds("self")
             n += count(batch, counts)
             t1, c1 = time.perf_counter(), time.process_time()
+        w1 = runqueue_seconds("self")
     finally:
         await consumer.stop()
     return {"events": n, "seconds": round(t1 - t0, 4), "cpu_seconds": round(c1 - c0, 4),
+            "runqueue_seconds": round(w1 - w0, 4) if n else 0.0,
             "rooms": len({room for room, _ in counts}), "counted": sum(counts.values())}
 
 

@@ -155,7 +155,7 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
                     return done, first and everyone
 
                 run = await watch(progress_all, n, workers.cpu, cfg.timeout_s, "worker",
-                                  servers=servers)
+                                  servers=servers, waits=workers.waits)
             finally:
                 await admin.close()
         finally:
@@ -179,6 +179,10 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
                       throughput_server_cpu_s_per_million=run.server_cpu_s_per_million,
                       throughput_server_cpu_share=run.server_cpu_share,
                       correct=not wrong and run.n_last >= n)
+        # Below 1.0 per worker while it had work: it waited - for a CPU (the runqueue share,
+        # a busy machine) or for the broker / Redis (the rest).
+        result.update(throughput_worker_cpu_share=_round(run.cpu_share, 2),
+                      throughput_worker_runqueue_share=_round(run.runqueue_share, 2))
         half_rate, half_cpu = run.second_half
         result.update(events_per_s_second_half=_round(half_rate),
                       cpu_s_per_million_second_half=_round(half_cpu, 2))
@@ -187,6 +191,11 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
                                         ref_cpu))
         if ref:
             result["reference_events"] = ref.get("events")
+            secs = ref.get("seconds") or 0
+            result["reference_cpu_share"] = _round((ref.get("cpu_seconds") or 0) / secs, 2) \
+                if secs > 0 else None
+            result["reference_runqueue_share"] = _round(
+                (ref.get("runqueue_seconds") or 0) / secs, 2) if secs > 0 else None
         if wrong:
             say("KPIs differ from the truth: " + "; ".join(wrong[:5]))
         say(f"worker: {result['events_per_s']} events/s; latency phase at {cfg.rate:.0f}/s")

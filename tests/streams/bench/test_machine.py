@@ -16,7 +16,7 @@ from streams.bench.machine import (
     ratio,
     reference_figures,
 )
-from streams.bench.measure import Run
+from streams.bench.measure import Run, runqueue_seconds
 from streams.bench.procs import group_settled
 from streams.bench.reference import count, rates
 
@@ -142,3 +142,16 @@ def test_second_half_of_the_span() -> None:
               n_last=1_000_000, t_last=7.0, cpu_last=6.5)
     assert run.second_half == (250_000, 5.0)
     assert Run(n_first=0, t_first=1.0, n_last=10, t_last=2.0).second_half == (None, None)
+
+
+def test_cpu_and_runqueue_shares_of_the_span() -> None:
+    run = Run(n_first=0, t_first=10.0, cpu_first=1.0, wait_first=0.5,
+              n_last=100, t_last=14.0, cpu_last=3.0, wait_last=1.7)
+    assert run.cpu_share == 0.5
+    assert run.runqueue_share == pytest.approx(0.3)
+    assert Run().cpu_share is None and Run().runqueue_share is None
+
+
+def test_runqueue_seconds_reads_this_process_and_tolerates_a_gone_one() -> None:
+    assert runqueue_seconds("self") >= 0.0
+    assert runqueue_seconds(2**22 + 12345) == 0.0  # above pid_max: no such process

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,7 +38,8 @@ class Series(BaseModel):
     resolved_at: int | None = None
     keep_since: int | None = None  # condition cleared while firing, kept by keep_firing_for
     last_eval_at: int | None = None
-    context: dict = {}  # last evidence and names, to word a resolved message after a restart
+    # last evidence and names, to word a resolved message after a restart
+    context: dict[str, Any] = {}
 
 
 def step(
@@ -60,7 +62,7 @@ def step(
             and now - s.last_eval_at > max_gap_ms):
         base = s.active_at if s.active_at is not None else now
         s = s.model_copy(update={"active_at": base + (now - s.last_eval_at)})
-    upd: dict = {"last_eval_at": now}
+    upd: dict[str, Any] = {"last_eval_at": now}
     transition: State | None = None
     state = s.state
     if state in (State.inactive, State.resolved):
@@ -75,6 +77,8 @@ def step(
         return s.model_copy(update=upd), State.inactive
     if state == State.pending:
         active_at = upd.get("active_at", s.active_at)
+        if active_at is None:  # a pending series always has one; a damaged stored one restarts
+            active_at = upd["active_at"] = now
         if now - active_at >= for_ms:
             upd.update(state=State.firing, fired_at=now, keep_since=None)
             transition = State.firing

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.evaluator import Evaluator
+from alerts.evaluator import Evaluator, Transition
 from alerts.rules import RulePack
 from alerts.scope import DurationMs
 from alerts.series import SeriesReader
@@ -41,7 +42,7 @@ class Case(BaseModel):
     name: str
     start_ms: int = T0
     interval: DurationMs = 10_000
-    rooms: dict[str, dict] = Field(default_factory=dict)
+    rooms: dict[str, dict[str, Any]] = Field(default_factory=dict)
     recording: str | None = Field(None, description="event recording (.jsonl) instead of rooms; "
                                   "times count from its first event")
     alerts: list[Check]
@@ -59,23 +60,28 @@ class TestFile(BaseModel):
 class Failure:
     case: str
     at_ms: int
-    missing: list[dict]
-    unexpected: list[dict]
+    missing: list[dict[str, str | None]]
+    unexpected: list[dict[str, str | None]]
 
     def __str__(self) -> str:
         return (f"{self.case} @ {self.at_ms / 60_000:g}m: missing {self.missing or '-'}; "
                 f"unexpected {self.unexpected or '-'}")
 
 
-def _key(d: dict) -> tuple:
+# (rule, room_id, product_id, source): what a test case expects to be firing
+AlertKey = tuple[str, str, str | None, str | None]
+
+
+def _key(d: dict[str, Any]) -> AlertKey:
     return (d["rule"], d["room_id"], d.get("product_id"), d.get("source"))
 
 
 # (recording path, rules, targets, step ms) -> (first event ms, transitions); streams provides it
-RecordingRunner = Callable[[Path, RulePack, Targets, int], Awaitable[tuple[int, list]]]
+RecordingRunner = Callable[[Path, RulePack, Targets, int],
+                          Awaitable[tuple[int, list[Transition]]]]
 
 
-def _compare(case: Case, at: int, got: set[tuple], want_list: list[Expected]) -> Failure | None:
+def _compare(case: Case, at: int, got: set[AlertKey], want_list: list[Expected]) -> Failure | None:
     want = {_key(e.model_dump()) for e in want_list}
     # an expectation without product_id matches a product alert of that rule and room
     loose = {(k[0], k[1]) for k in want if k[2] is None and k[3] is None}
@@ -94,7 +100,7 @@ async def run_recording_case(case: Case, path: Path, rules: RulePack, targets: T
     first_ms, transitions = await runner(path, rules, targets, case.interval)
     failures = []
     for check in sorted(case.alerts, key=lambda c: c.at):
-        firing: set[tuple] = set()
+        firing: set[AlertKey] = set()
         for t in transitions:
             if t.at > first_ms + check.at:
                 break

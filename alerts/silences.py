@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -68,8 +68,8 @@ class Silence(BaseModel):
         return all(m.matches(alert) for m in self.matchers)
 
 
-def new_silence(matchers: dict[str, str] | list[dict], duration_ms: int, *, created_by: str = "api",
-                comment: str = "", now_ms: int | None = None) -> Silence:
+def new_silence(matchers: dict[str, str] | list[dict[str, Any]], duration_ms: int, *,
+                created_by: str = "api", comment: str = "", now_ms: int | None = None) -> Silence:
     """Convenience for the HTTP API: `{"room_id": "room-1"}` + a duration."""
     now = clock.now_ms() if now_ms is None else now_ms
     ms = ([{"name": k, "value": v} for k, v in matchers.items()] if isinstance(matchers, dict)
@@ -116,7 +116,8 @@ class SilenceRequestError(AlertsError, ValueError):
     """A silence request the API should answer with 400; the message says what is wrong."""
 
 
-async def create_silence(store: SilenceStore, body: dict, *, now_ms: int | None = None) -> dict:
+async def create_silence(store: SilenceStore, body: dict[str, Any], *,
+                         now_ms: int | None = None) -> dict[str, Any]:
     """HTTP-shaped helper: `{"matchers": {...} | [...], "duration": "2h" | "ends_at": ms,
     "created_by": "...", "comment": "..."}` -> the stored silence as JSON-able dict."""
     from pydantic import ValidationError
@@ -139,7 +140,8 @@ async def create_silence(store: SilenceStore, body: dict, *, now_ms: int | None 
     return (await store.add(s)).model_dump()
 
 
-async def list_silences(store: SilenceStore, *, active_only: bool = False) -> list[dict]:
+async def list_silences(store: SilenceStore, *,
+                        active_only: bool = False) -> list[dict[str, Any]]:
     active_at = clock.now_ms() if active_only else None
     return [s.model_dump() for s in await store.list(active_at=active_at)]
 

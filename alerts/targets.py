@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,7 +16,8 @@ from schemas.kpis import ProductKpi, RoomKpi, SourceKpi, parse_window
 
 DEFAULT_TARGETS = Path(__file__).parent / "defaults" / "targets.yaml"
 Per = Literal["room", "product", "source"]
-KPI_NAMES = {"room": set(RoomKpi), "product": set(ProductKpi), "source": set(SourceKpi)}
+KPI_NAMES: dict[str, frozenset[str]] = {
+    "room": frozenset(RoomKpi), "product": frozenset(ProductKpi), "source": frozenset(SourceKpi)}
 
 
 class KpiTarget(BaseModel):
@@ -118,7 +119,10 @@ class RoomTargets:
         return [r.target for r in self.targets if r.kpi == kpi and r.target.per == per]
 
 
-def _match(pattern_map: dict[str, Profile], key: str | None) -> list[Profile]:
+P = TypeVar("P", bound=Profile)  # a brand map gives brands, a room map gives room profiles
+
+
+def _match(pattern_map: dict[str, P], key: str | None) -> list[P]:
     if key is None:
         return []
     if key in pattern_map:

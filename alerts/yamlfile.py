@@ -22,11 +22,11 @@ class ConfigError(AlertsError, ValueError):
         super().__init__("\n".join(problems))
 
 
-def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """1-based line of the deepest node reached by following `loc` (unknown parts skipped)."""
     if node is None:
         return None
-    line = node.start_mark.line + 1
+    line: int = node.start_mark.line + 1
     for part in loc:
         child = None
         if isinstance(node, yaml.MappingNode):

@@ -66,3 +66,13 @@ def test_a_firing_alert_survives_a_gap():
     s, _ = run([Cond.breach] * 7)
     s, t = step(s, Cond.breach, 900_000, for_ms=60_000)
     assert t is None and s.state == State.firing and s.fired_at == 60_000
+
+
+def test_a_pending_series_without_a_start_starts_counting_now():
+    # A stored series damaged to pending without active_at: `for` counts from this evaluation.
+    damaged = S0.model_copy(update={"state": State.pending, "active_at": None})
+    s, t = step(damaged, Cond.breach, 100_000, for_ms=60_000)
+    assert t is None and s.state == State.pending and s.active_at == 100_000
+    for now in range(110_000, 170_000, 10_000):
+        s, t = step(s, Cond.breach, now, for_ms=60_000)
+    assert t == State.firing and s.fired_at == 160_000

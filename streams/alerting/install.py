@@ -19,6 +19,7 @@ from alerts.reload import AlertConfig
 from alerts.sinks.base import Sink
 from alerts.sinks.prometheus import PrometheusSink
 from alerts.sinks.topic import SendFn, TopicSink
+from streams.alerting.keys import DEFAULT_PREFIX
 from streams.alerting.redis_state import (
     RedisNotificationLog,
     RedisSeriesStore,
@@ -50,7 +51,7 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
                   targets_path: str | None = None, rules_path: str | None = None,
                   sinks: Mapping[str, Sink] | None = None,
                   pipeline_config: PipelineConfig = DEFAULT_CONFIG,
-                  key_prefix: str = "rp:alerts", max_gap_ms: int = 30_000,
+                  key_prefix: str = DEFAULT_PREFIX, max_gap_ms: int = 30_000,
                   budget_s: float | None = None, concurrency: int = 4, batch_rooms: int = 16,
                   read_cache: dict | None = None) -> AlertRuntime:
     """Everything but the timer: used by `install` and by tests against a real Redis."""

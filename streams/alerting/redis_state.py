@@ -10,6 +10,7 @@ from alerts import clock
 from alerts.lifecycle import Series
 from alerts.notifylog import Entry
 from alerts.silences import Silence, ended
+from streams.alerting.keys import DEFAULT_PREFIX, AlertKeys
 
 KEEP_EXPIRED_MS = 7 * 86_400_000  # expired silences stay listable this long
 
@@ -21,8 +22,8 @@ def _s(v: bytes | str) -> str:
 class RedisSeriesStore:
     """One hash: fingerprint -> Series JSON."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "rp:alerts") -> None:
-        self.redis, self.key = redis, f"{prefix}:series"
+    def __init__(self, redis: aioredis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self.redis, self.key = redis, AlertKeys(prefix).series
 
     async def load(self) -> dict[str, Series]:
         raw = await self.redis.hgetall(self.key)
@@ -44,8 +45,8 @@ class RedisSeriesStore:
 class RedisNotificationLog:
     """One hash: receiver:fingerprint -> what was last sent and when."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "rp:alerts") -> None:
-        self.redis, self.key = redis, f"{prefix}:notified"
+    def __init__(self, redis: aioredis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self.redis, self.key = redis, AlertKeys(prefix).notified
 
     async def get(self, keys: Iterable[str]) -> dict[str, Entry]:
         keys = list(keys)
@@ -68,8 +69,8 @@ class RedisNotificationLog:
 class RedisSilenceStore:
     """One hash: silence id -> Silence JSON; silences long expired are dropped on listing."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "rp:alerts") -> None:
-        self.redis, self.key = redis, f"{prefix}:silences"
+    def __init__(self, redis: aioredis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
+        self.redis, self.key = redis, AlertKeys(prefix).silences
 
     async def add(self, silence: Silence) -> Silence:
         await self.redis.hset(self.key, silence.id, silence.model_dump_json())

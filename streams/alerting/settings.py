@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.alerting.keys import DEFAULT_PREFIX
+
 
 class AlertSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROOMPULSE_ALERTS_", frozen=True, extra="ignore",
@@ -15,7 +17,7 @@ class AlertSettings(BaseSettings):
     interval_s: float = Field(1.0, gt=0, description="evaluation interval (leader timer)")
     max_gap_s: float = Field(30.0, gt=0, description="stream-time gap between evaluations after "
                              "which pending time restarts (downtime); raise it for fast clocks")
-    key_prefix: str = Field("rp:alerts", min_length=1, description="Redis keys of alert state")
+    key_prefix: str = Field(DEFAULT_PREFIX, min_length=1, description="Redis keys of alert state")
     budget_s: float | None = Field(None, gt=0, description=(
         "time one evaluation may spend reading rooms; the rooms left are skipped (counted) and "
         "come first next time; unset = 0.8 x interval_s"))

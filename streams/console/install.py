@@ -11,6 +11,7 @@ from alerts.silences import SilenceStore
 from alerts.sinks.console import AlertFeed, ConsoleFeed
 from alerts.targets import Targets
 from streams.alerting.redis_state import RedisSilenceStore
+from streams.alerting.settings import AlertSettings
 from streams.console.context import ConsoleContext, log
 from streams.console.pages import ConsolePages
 from streams.console.readings import KpiReader, Readings
@@ -66,7 +67,12 @@ def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
 def console_feed(redis, key_prefix: str = "rp") -> ConsoleFeed:
     """The feed all worker processes share, next to the KPI keys: `<key_prefix>:console:*`.
     The alert pipeline's console sink and the console views must both be built with this."""
-    return ConsoleFeed(redis, prefix=f"{key_prefix}:console")
+    return ConsoleFeed(redis, prefix=console_prefix(key_prefix))
+
+
+def console_prefix(kpi_prefix: str) -> str:
+    """Every console key (feed, current alerts, acks, revoked sessions) lives under here."""
+    return f"{kpi_prefix}:console"
 
 
 def install_worker_console(app: faust.App, rt, *,
@@ -77,9 +83,11 @@ def install_worker_console(app: faust.App, rt, *,
     `silences`, a RedisSilenceStore under the same prefix (pass the notify pipeline's store so
     that console silences mute it)."""
     if silences is None:
-        silences = RedisSilenceStore(rt.redis, f"{rt.kpi.key_prefix}:alerts")
+        # The alert runtime's own prefix (ROOMPULSE_ALERTS_KEY_PREFIX), so console silences
+        # mute the notify pipeline even when it was built elsewhere.
+        silences = RedisSilenceStore(rt.redis, AlertSettings().key_prefix)
     # Logged-out sessions in Redis: a logout on one worker process holds on every other.
-    revocations = RedisRevocations(rt.redis, f"{rt.kpi.key_prefix}:console")
+    revocations = RedisRevocations(rt.redis, console_prefix(rt.kpi.key_prefix))
     return install_console(app, store=rt.store, feed=console_feed(rt.redis, rt.kpi.key_prefix),
                            silences=silences, targets=targets, settings=settings,
                            revocations=revocations)

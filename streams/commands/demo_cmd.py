@@ -116,9 +116,10 @@ async def _run(args: argparse.Namespace, stack, topics: TopicSettings, base: str
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, tasks[0], tasks[1]], return_when="FIRST_COMPLETED")
     for task in done:
-        if task is not waiter and task.exception() is not None:
+        exc = None if task is waiter else task.exception()
+        if exc is not None:
             stop.set()
-            raise task.exception()
+            raise exc
     stop.set()
     for task in tasks:
         task.cancel()

@@ -22,7 +22,7 @@ from streams.console.silencing import ConsoleSilences
 
 log = logging.getLogger("streams.console")
 # Where the session middleware leaves the checked session (None: no valid, unrevoked session).
-SESSION_KEY: web.RequestKey[Session | None] = web.RequestKey("roompulse_console_session", object)
+SESSION_KEY: web.RequestKey[Session | None] = web.RequestKey("roompulse_console_session", Session)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 

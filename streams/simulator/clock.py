@@ -39,7 +39,7 @@ class BroadcastClock:
             self._pin_ts.append(ts)
             self._pin.append(rotation[i % len(rotation)])
             i += 1
-        if pin_win:
+        if pin_win and self.surge_product is not None:  # both are set exactly with a surge
             k = bisect.bisect_left(self._pin_ts, pin_win[0])
             self._pin_ts[k:k] = [max(pin_win[0], start_ms), pin_win[1]]
             after = self._pin[k - 1] if k > 0 else rotation[0]
@@ -86,10 +86,10 @@ class BroadcastClock:
         out = []
         for ts, body in ev:
             ts = min(ts, end - 1)
-            if scenario.stalled(ts):
+            if scenario.stalled(ts) and scenario.stall is not None:  # stalled() implies a stall
                 if body["type"] in ("ad_spend", "stock_update", "product_pinned"):
                     continue
-                ts = scenario.stall[1] + 10  # type: ignore[index]
+                ts = scenario.stall[1] + 10
             out.append((ts, body))
         out.sort(key=lambda x: x[0])
         return out

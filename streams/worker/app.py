@@ -101,7 +101,7 @@ def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: Topi
         web_host=worker.web_host,
         web_port=worker.web_port,
     )
-    app.roompulse = rt  # type: ignore[attr-defined]
+    app.roompulse = rt  # type: ignore[attr-defined]  # our runtime rides on the app
 
     @app.service
     class KpiLoop(mode.Service):

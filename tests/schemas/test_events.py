@@ -129,4 +129,4 @@ def test_only_schema_version_one_is_accepted() -> None:
 def test_events_are_immutable() -> None:
     event = validate(EXAMPLES["like"])
     with pytest.raises(ValidationError):
-        event.count = 3  # type: ignore[misc]
+        event.count = 3  # type: ignore[misc]  # assigning to a frozen event is the point

@@ -76,50 +76,54 @@ def _contract(platform: str, state: Platforms):
     return deco
 
 
+def _errcode(code, msg):
+    """WeCom's and DingTalk's refusal: HTTP 200 with a non-zero errcode."""
+    return web.json_response({"errcode": code, "errmsg": msg}), False
+
+
 def _wecom(request, raw, body):
-    err = lambda code, msg: (web.json_response({"errcode": code, "errmsg": msg}), False)  # noqa
     if request.query.get("key") != WECOM_KEY:
-        return err(93000, "invalid webhook url")
+        return _errcode(93000, "invalid webhook url")
     if not isinstance(body, dict) or body.get("msgtype") not in ("text", "markdown"):
-        return err(40008, "invalid message type")
+        return _errcode(40008, "invalid message type")
     part = body.get(body["msgtype"])
     content = part.get("content") if isinstance(part, dict) else None
     limit = 2048 if body["msgtype"] == "text" else 4096
     if not isinstance(content, str) or not content or len(content.encode()) > limit:
-        return err(44004, "empty or too long content")
+        return _errcode(44004, "empty or too long content")
     mentions = part.get("mentioned_mobile_list", [])
     if not isinstance(mentions, list) or not all(isinstance(m, str) for m in mentions):
-        return err(40058, "mentioned_mobile_list invalid")
+        return _errcode(40058, "mentioned_mobile_list invalid")
     return web.json_response({"errcode": 0, "errmsg": "ok"}), True
 
 
 def _dingtalk(request, raw, body):
-    err = lambda code, msg: (web.json_response({"errcode": code, "errmsg": msg}), False)  # noqa
     if request.query.get("access_token") != DINGTALK_TOKEN:
-        return err(300001, "token is not exist")
+        return _errcode(300001, "token is not exist")
     ts, sign = request.query.get("timestamp", ""), request.query.get("sign", "")
     if not ts.isdigit() or abs(time.time() * 1000 - int(ts)) > 3_600_000:
-        return err(310000, "invalid timestamp")
+        return _errcode(310000, "invalid timestamp")
     # Recomputed as the DingTalk docs describe: HmacSHA256(key=secret, "ts\nsecret"), base64.
     want = base64.b64encode(hmac.new(DINGTALK_SECRET.encode(), f"{ts}\n{DINGTALK_SECRET}".encode(),
                                      hashlib.sha256).digest()).decode()
     if not hmac.compare_digest(want, sign):
-        return err(310000, "sign not match")
+        return _errcode(310000, "sign not match")
     body = body if isinstance(body, dict) else {}
     md = body.get("markdown")
     if body.get("msgtype") != "markdown" or not isinstance(md, dict) or not all(
             isinstance(md.get(k), str) and md.get(k) for k in ("title", "text")):
-        return err(40035, "缺少参数 markdown")
+        return _errcode(40035, "缺少参数 markdown")
     at = body.get("at", {})
     if not isinstance(at.get("atMobiles", []), list) or not isinstance(
             at.get("isAtAll", False), bool):
-        return err(40035, "at invalid")
+        return _errcode(40035, "at invalid")
     return web.json_response({"errcode": 0, "errmsg": "ok"}), True
 
 
 def _feishu(request, raw, body):
-    err = lambda code, msg, status=200: (  # noqa
-        web.json_response({"code": code, "msg": msg, "data": {}}, status=status), False)
+    def err(code, msg, status=200):
+        return web.json_response({"code": code, "msg": msg, "data": {}}, status=status), False
+
     if request.match_info["token"] != FEISHU_TOKEN:
         return err(19001, "param invalid: incoming webhook access token invalid")
     if not isinstance(body, dict):

@@ -86,7 +86,10 @@ async def test_throttled_driver_sends_now_queues_and_flushes_on_its_slot(platfor
     assert await nudger.flush_due() == 1
     await chat.aclose()
     assert "【紧急】" in platforms.accepted["wecom"][1]["markdown"]["content"]
-    count = lambda o: nudger.decisions.labels(nudger.name, o)._value.get()  # noqa: E731
+
+    def count(outcome):
+        return nudger.decisions.labels(nudger.name, outcome)._value.get()
+
     assert (count("send"), count("queued"), count("replaced"), count("sent_queued")) == (1, 1, 1, 1)
 
 
@@ -188,5 +191,8 @@ async def test_a_retryable_immediate_failure_waits_for_retry_after_in_the_backgr
     assert await nudger.flush_due() == 1
     await chat.aclose()
     assert len(platforms.accepted["slack"]) == 1
-    count = lambda o: nudger.decisions.labels(nudger.name, o)._value.get()  # noqa: E731
+
+    def count(outcome):
+        return nudger.decisions.labels(nudger.name, outcome)._value.get()
+
     assert (count("retrying"), count("sent_queued")) == (1, 1)

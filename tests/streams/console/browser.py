@@ -21,7 +21,7 @@ def missing() -> str | None:
         if not (shutil.which(path) or Path(path).exists()):
             return f"{path} is not installed (apt-get install chromium chromium-driver)"
     try:
-        import selenium  # noqa: F401
+        import selenium  # noqa: F401 - only asks whether it is installed
     except ImportError:
         return "selenium is not installed (pip install -e '.[test]')"
     return None

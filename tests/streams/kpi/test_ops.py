@@ -39,7 +39,10 @@ def test_ttl_sent_on_first_write_only_until_the_cache_lapses():
     remember_ttls(first, cache, 1_000)
     again = build_ops(d, {}, "g", 2_000, S, K, cache)
     later = build_ops(d, {}, "g", 1_000 + S.bucket_ttl_s * 1000, S, K, cache)
-    ttl = lambda ops, key: {k: t for k, t, _ in ops["h"] + ops["p"]}[key]  # noqa: E731
+
+    def ttl(ops, key):
+        return {k: t for k, t, _ in ops["h"] + ops["p"]}[key]
+
     fine = K.bucket("r1", "f", T0)
     assert ttl(first, fine) == S.bucket_ttl_s and ttl(again, fine) == 0
     assert ttl(later, fine) == S.bucket_ttl_s  # fine TTL lapsed in the cache: sent again

@@ -57,7 +57,7 @@ async def test_sigterm_while_applies_retry_against_a_dead_redis(stack, topic_set
         valkey.close()
 
 
-async def test_sigterm_while_the_broker_is_unreachable(proxied, kpi_settings):  # noqa: F811
+async def test_sigterm_while_the_broker_is_unreachable(proxied, kpi_settings):  # noqa: F811 - fixture
     ours, topics, proxy = proxied
     env = worker_env(ours, topics, kpi_settings.key_prefix, new_group())
     proc = WorkerProc(env)

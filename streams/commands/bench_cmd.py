@@ -33,10 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-aof", action="store_true",
                    help="start the embedded valkey without its append-only file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from streams.bench.liveargs import add_arguments
+    add_arguments(p)  # --live-rooms N: the evaluation / API bench (streams.bench.liverooms)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.live_rooms:
+        from streams.bench.liverooms import main
+        return main(args)
     from streams.bench.run import BenchConfig
     from streams.bench.run import run as run_bench
 

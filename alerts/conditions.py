@@ -1,8 +1,10 @@
-"""Turn one rule into readings for one room: a condition status and the KPI evidence per series."""
+"""Turn one rule into readings for one room: each series' condition and its KPI evidence."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 from alerts.lifecycle import Cond
 from alerts.model import Evidence
@@ -25,6 +27,31 @@ class Reading:
     source: str | None = None
 
 
+class RoomRows(Protocol):
+    """What a room-level read returns (schemas.kpis.RoomSnapshot, or a lighter row)."""
+
+    @property
+    def kpis(self) -> Mapping[str, KpiValue]: ...
+
+
+class ProductRows(RoomRows, Protocol):
+    @property
+    def product_id(self) -> str: ...
+
+    @property
+    def product_name(self) -> str | None: ...
+
+
+class SourceRows(RoomRows, Protocol):
+    @property
+    def source(self) -> str: ...
+
+
+# A read of one level: a room's snapshot, or one snapshot per product / traffic source.
+LevelRead = RoomRows | Iterable[ProductRows] | Iterable[SourceRows]
+CacheKey = tuple[str, str, str, int]  # (room, level, window, end)
+
+
 @dataclass(frozen=True)
 class Row:
     """KPIs of one fan-out member (the room, a product or a traffic source)."""
@@ -36,20 +63,28 @@ class Row:
     source: str | None = None
 
 
+class RowSource(Protocol):
+    """Where rules get their rows: a SnapshotCache, or roomreading's dry-run recorder."""
+
+    async def rows(self, room_id: str, per: str, window: str, now_ms: int) -> list[Row]: ...
+
+
 class SnapshotCache:
     """Reads each (room, level, window, end) once per evaluation."""
 
     def __init__(self, reader: KpiReader) -> None:
         self.reader = reader
-        self._cache: dict[tuple, list[Row]] = {}
+        self._cache: dict[CacheKey, list[Row]] = {}
 
-    def put(self, room_id: str, per: str, window: str, now_ms: int, result) -> None:
+    def put(self, room_id: str, per: str, window: str, now_ms: int,
+            result: LevelRead) -> None:
         """Prefill from a batch read: a RoomSnapshot, or a list of product/source snapshots."""
         self._cache[(room_id, per, window, now_ms)] = to_rows(per, result)
 
     async def rows(self, room_id: str, per: str, window: str, now_ms: int) -> list[Row]:
         key = (room_id, per, window, now_ms)
         if key not in self._cache:
+            result: LevelRead
             if per == "room":
                 result = await resolve(self.reader.room_kpis(room_id, window, now_ms))
             elif per == "product":
@@ -60,13 +95,16 @@ class SnapshotCache:
         return self._cache[key]
 
 
-def to_rows(per: str, result) -> list[Row]:
+def to_rows(per: str, result: LevelRead) -> list[Row]:
+    # The level decides the shape of the read, which the type of `result` cannot say.
     if per == "room":
-        return [Row({}, dict(result.kpis))]
+        return [Row({}, dict(cast(RoomRows, result).kpis))]
     if per == "product":
-        return [Row({"product_id": s.product_id}, dict(s.kpis), s.product_id, s.product_name)
-                for s in result]
-    return [Row({"source": s.source}, dict(s.kpis), source=s.source) for s in result]
+        products = cast(Iterable[ProductRows], result)
+        return [Row({"product_id": s.product_id}, dict(s.kpis), s.product_id,
+                    s.product_name) for s in products]
+    sources = cast(Iterable[SourceRows], result)
+    return [Row({"source": s.source}, dict(s.kpis), source=s.source) for s in sources]
 
 
 def compare(value: float, *, above: float | None, below: float | None, recovery: float,
@@ -77,21 +115,23 @@ def compare(value: float, *, above: float | None, below: float | None, recovery:
             return Cond.breach
         back = recover_at if recover_at is not None else above * (1 - recovery)
         return Cond.clear if value <= back else Cond.hold
-    assert below is not None
+    if below is None:
+        raise ValueError("compare: give `above` or `below`")
     if value < below:
         return Cond.breach
     back = recover_at if recover_at is not None else below * (1 + recovery)
     return Cond.clear if value >= back else Cond.hold
 
 
-def usable(kv: KpiValue | None, min_den: float) -> bool:
+def usable_value(kv: KpiValue | None, min_den: float) -> float | None:
+    """The value of `kv` when there is one over a denominator of at least `min_den`."""
     if kv is None or kv.value is None:
-        return False
-    return kv.denominator is None or kv.denominator >= min_den
+        return None
+    return kv.value if kv.denominator is None or kv.denominator >= min_den else None
 
 
 def shrink(kv: KpiValue, prior: KpiValue | None, weight: float) -> KpiValue:
-    """Empirical-Bayes baseline: (num + w * prior) / (den + w); a thin baseline leans on the room."""
+    """Empirical-Bayes baseline, (num + w * prior) / (den + w): thin ones lean on the room."""
     if prior is None or prior.value is None or not weight or kv.denominator is None \
             or kv.numerator is None:
         return kv
@@ -100,9 +140,10 @@ def shrink(kv: KpiValue, prior: KpiValue | None, weight: float) -> KpiValue:
     return KpiValue(value=num / den, numerator=num, denominator=den)
 
 
-def _evidence(kpi: str, kv: KpiValue, window: str, **kw) -> Evidence:
+def _evidence(kpi: str, kv: KpiValue, window: str, *, target: float | None,
+              baseline: float | None = None) -> Evidence:
     return Evidence(kpi=kpi, value=kv.value, numerator=kv.numerator,
-                    denominator=kv.denominator, window=window, **kw)
+                    denominator=kv.denominator, window=window, target=target, baseline=baseline)
 
 
 def _reading(row: Row, cond: Cond, ev: Evidence, extra: dict[str, str] | None = None) -> Reading:
@@ -111,7 +152,7 @@ def _reading(row: Row, cond: Cond, ev: Evidence, extra: dict[str, str] | None = 
 
 
 async def read_rule(rule: Rule, state: RoomState, targets: RoomTargets, moment: Moment,
-                    cache: SnapshotCache) -> list[Reading]:
+                    cache: RowSource) -> list[Reading]:
     """Every series this rule has in this room right now (absent series resolve)."""
     if not rule.scope.holds(moment):
         return []
@@ -137,7 +178,7 @@ async def read_rule(rule: Rule, state: RoomState, targets: RoomTargets, moment: 
     return out
 
 
-async def _threshold(rule: Rule, targets: RoomTargets, moment: Moment, cache: SnapshotCache,
+async def _threshold(rule: Rule, targets: RoomTargets, moment: Moment, cache: RowSource,
                      room_id: str) -> list[Reading]:
     kpi = rule.kpi or "negative_comment_share"
     window = rule.window_or_default
@@ -152,9 +193,10 @@ async def _threshold(rule: Rule, targets: RoomTargets, moment: Moment, cache: Sn
     out = []
     for row in await cache.rows(room_id, rule.fan_out, window, moment.now_ms):
         kv = row.kpis.get(kpi)
-        if not usable(kv, rule.min_denominator):
+        value = usable_value(kv, rule.min_denominator)
+        if kv is None or value is None:
             continue
-        cond = compare(kv.value, above=above, below=below, recovery=rule.recovery,
+        cond = compare(value, above=above, below=below, recovery=rule.recovery,
                        recover_at=rule.recover_at)
         for extra in rule.and_:
             ekv = row.kpis.get(extra.kpi)
@@ -170,7 +212,7 @@ async def _threshold(rule: Rule, targets: RoomTargets, moment: Moment, cache: Sn
     return out
 
 
-async def _target(rule: Rule, targets: RoomTargets, moment: Moment, cache: SnapshotCache,
+async def _target(rule: Rule, targets: RoomTargets, moment: Moment, cache: RowSource,
                   room_id: str) -> list[Reading]:
     out = []
     for rt in targets.targets:
@@ -185,12 +227,13 @@ async def _target(rule: Rule, targets: RoomTargets, moment: Moment, cache: Snaps
         bounds = [("min", t.min), ("max", t.max)]
         for row in await cache.rows(room_id, t.per, window, moment.now_ms):
             kv = row.kpis.get(rt.kpi)
-            if not usable(kv, rule.min_denominator):
+            value = usable_value(kv, rule.min_denominator)
+            if kv is None or value is None:
                 continue
             for name, bound in bounds:
                 if bound is None or rule.bound not in (name, "both"):
                     continue
-                cond = compare(kv.value, above=bound if name == "max" else None,
+                cond = compare(value, above=bound if name == "max" else None,
                                below=bound if name == "min" else None,
                                recovery=rule.recovery, recover_at=None)
                 ev = _evidence(rt.kpi, kv, window, target=bound)
@@ -198,9 +241,13 @@ async def _target(rule: Rule, targets: RoomTargets, moment: Moment, cache: Snaps
     return out
 
 
-async def _change(rule: Rule, moment: Moment, cache: SnapshotCache, room_id: str) -> list[Reading]:
-    assert rule.kpi and rule.window
-    _, win_ms = parse_window(rule.window)
+async def _change(rule: Rule, moment: Moment, cache: RowSource, room_id: str) -> list[Reading]:
+    # Rule validation guarantees both (a KPI, a rolling window); a rule built around it fails.
+    if not rule.kpi or not rule.window:
+        raise ValueError(f"change rule {rule.id}: needs a kpi and a window")
+    kind, win_ms = parse_window(rule.window)
+    if win_ms is None:
+        raise ValueError(f"change rule {rule.id}: needs a rolling window, not {kind}")
     if rule.baseline == "previous":
         base_window, base_ms = rule.window, win_ms
     elif rule.baseline == "broadcast":
@@ -226,12 +273,13 @@ async def _change(rule: Rule, moment: Moment, cache: SnapshotCache, room_id: str
         kv = row.kpis.get(rule.kpi)
         base = base_rows.get(tuple(row.key.items()))
         bkv = base.kpis.get(rule.kpi) if base else None
-        if not usable(kv, rule.min_denominator) or not usable(bkv, base_min):
+        value = usable_value(kv, rule.min_denominator)
+        if kv is None or value is None or bkv is None or usable_value(bkv, base_min) is None:
             continue
         bkv = shrink(bkv, prior, rule.baseline_prior)
         if not bkv.value:
             continue
-        change = sign * (kv.value / bkv.value - 1)
+        change = sign * (value / bkv.value - 1)
         cond = compare(change, above=rule.by, below=None, recovery=rule.recovery,
                        recover_at=rule.recover_at)
         ev = _evidence(rule.kpi, kv, rule.window, target=rule.by, baseline=bkv.value)

@@ -17,14 +17,18 @@ from alerts.lifecycle import Cond, Series, State, step
 from alerts.logthrottle import LogThrottle, exc_kind
 from alerts.messages import texts
 from alerts.model import Alert, AlertState, Evidence, fingerprint
-from alerts.reader import BatchReader, KpiReader, resolve
+from alerts.reader import BatchReader, KpiReader, ReadRequest, resolve
 from alerts.roomreading import needs_of, readings_of
 from alerts.rules import Rule, RulePack
+from alerts.scope import Moment
 from alerts.state import InMemorySeriesStore, SeriesStore
-from alerts.targets import Targets
+from alerts.targets import RoomTargets, Targets
 from schemas.kpis import RoomState
 
 log = logging.getLogger(__name__)
+
+# fingerprint -> (rule, the series as new, its reading, minutes since the broadcast started)
+Readings = dict[str, tuple[Rule, Series, Reading, float | None]]
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Transition:
     value: float | None
     labels: dict[str, str] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {"rule": self.rule, "room_id": self.room_id, "state": self.state.value,
                 "at": self.at, "value": self.value, "labels": self.labels,
                 "fingerprint": self.fingerprint}
@@ -100,11 +104,10 @@ class Evaluator:
         return result
 
     async def _read(self, reader: KpiReader, rules: dict[str, Rule], now: int, started: float
-                    ) -> tuple[dict[str, tuple[Rule, Series, Reading, float | None]],
-                               Callable[[Series], bool]]:
+                    ) -> tuple[Readings, Callable[[Series], bool]]:
         """Readings of the rooms evaluated, and which series to leave untouched."""
         targets = self._targets()
-        out: dict[str, tuple[Rule, Series, Reading, float | None]] = {}
+        out: Readings = {}
         rule_list = list(rules.values())
         untouched: set[str] = set()  # rooms skipped or unreadable: their series stay as they are
         failed_rules: set[tuple[str, str]] = set()
@@ -156,7 +159,7 @@ class Evaluator:
                     return
             else:
                 states = [by_id[r] for r in chunk]
-            plans: dict[str, tuple] = {}
+            plans: dict[str, tuple[RoomState, RoomTargets, Moment]] = {}
             for room_id, state in zip(chunk, states, strict=True):
                 if state is None or (state.broadcast_end_ms is not None
                                      and state.broadcast_end_ms <= now):
@@ -166,7 +169,7 @@ class Evaluator:
                 rt = targets.resolve(room_id, state.brand_id, state.stage, state.phase, now)
                 plans[room_id] = (state, rt, targets.moment(rt.stage, rt.phase, now,
                                                             state.broadcast_start_ms))
-            batched: dict[str, Any] = {}
+            batched: dict[str, tuple[RoomState | None, dict[ReadRequest, Any]]] = {}
             if self.batch is not None and plans:
                 needs = {r: await needs_of(rule_list, *plans[r]) for r in plans}
                 try:
@@ -223,29 +226,31 @@ class Evaluator:
 
         return out, keep
 
-    async def _advance(self, rules: dict[str, Rule], readings: dict, now: int,
+    async def _advance(self, rules: dict[str, Rule], readings: Readings, now: int,
                        untouched: Callable[[Series], bool]) -> EvalResult:
-        assert self.series is not None
+        if self.series is None:
+            raise RuntimeError("Evaluator._advance before the series were loaded (evaluate)")
         alerts: list[Alert] = []
         transitions: list[Transition] = []
         upserts: list[Series] = []
         deletes: list[str] = []
         for fp in sorted(set(self.series) | set(readings)):
-            prev = self.series.get(fp)
+            rule: Rule | None
             if fp in readings:
                 rule, base, reading, minutes = readings[fp]
-                prev = prev or base
+                prev = self.series.get(fp) or base
                 context = {"evidence": reading.evidence.model_dump(), "minutes": minutes,
                            "product_id": reading.product_id, "product_name": reading.product_name,
                            "source": reading.source}
                 prev = prev.model_copy(update={"context": context})
                 cond = reading.cond
-            elif prev.rule in rules and untouched(prev):
-                # not read this time (budget, failure): no evidence either way; still firing
-                if prev.state == State.firing:
-                    alerts.append(build_alert(rules[prev.rule], prev))
-                continue
             else:
+                prev = self.series[fp]  # not read: one of the series held
+                if prev.rule in rules and untouched(prev):
+                    # not read this time (budget, failure): no evidence either way; still firing
+                    if prev.state == State.firing:
+                        alerts.append(build_alert(rules[prev.rule], prev))
+                    continue
                 cond = Cond.clear
                 rule = rules.get(prev.rule)
             for_ms = rule.for_ if rule else 0

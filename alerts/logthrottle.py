@@ -47,7 +47,7 @@ class LogThrottle:
             self._seen[kind] = [now, 0]
             return True, held
 
-    def log(self, logger: logging.Logger, level: int, kind: Hashable, msg: str, *args,
+    def log(self, logger: logging.Logger, level: int, kind: Hashable, msg: str, *args: object,
             exc_info: bool = False) -> bool:
         """Log `msg % args` unless this kind already logged within the period; True if logged."""
         ok, held = self.allow(kind)
@@ -58,15 +58,15 @@ class LogThrottle:
         logger.log(level, msg, *args, exc_info=exc_info)
         return True
 
-    def error(self, logger: logging.Logger, kind: Hashable, msg: str, *args,
+    def error(self, logger: logging.Logger, kind: Hashable, msg: str, *args: object,
               exc_info: bool = False) -> bool:
         return self.log(logger, logging.ERROR, kind, msg, *args, exc_info=exc_info)
 
-    def warning(self, logger: logging.Logger, kind: Hashable, msg: str, *args,
+    def warning(self, logger: logging.Logger, kind: Hashable, msg: str, *args: object,
                 exc_info: bool = False) -> bool:
         return self.log(logger, logging.WARNING, kind, msg, *args, exc_info=exc_info)
 
-    def exception(self, logger: logging.Logger, kind: Hashable, msg: str, *args) -> bool:
+    def exception(self, logger: logging.Logger, kind: Hashable, msg: str, *args: object) -> bool:
         """ERROR with the traceback of the exception being handled (once per kind per period)."""
         return self.log(logger, logging.ERROR, kind, msg, *args, exc_info=True)
 
@@ -83,7 +83,8 @@ class ThrottleFilter(logging.Filter):
         super().__init__()
         self.throttle = LogThrottle(period_s, clock)
         self.burst, self.min_level = burst, min_level
-        self._passed: dict[tuple, tuple[float, int]] = {}  # kind -> (period start, passed)
+        # (logger, level, template) -> (period start, lines passed in it)
+        self._passed: dict[tuple[str, int, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < self.min_level:

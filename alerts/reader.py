@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable
-from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    NamedTuple,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    runtime_checkable,
+)
 
 from schemas.kpis import ProductSnapshot, RoomSnapshot, RoomState, SourceSnapshot
 
+if TYPE_CHECKING:  # annotations only (postponed): no runtime dependency on typing_extensions
+    from typing_extensions import TypeIs
+
 T = TypeVar("T")
-MaybeAwaitable = T | Awaitable[T]
+MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 
 @runtime_checkable
@@ -71,8 +82,13 @@ class BatchReader(Protocol):
                         ) -> list[tuple[RoomState | None, dict[ReadRequest, Any]]]: ...
 
 
-async def resolve(value: Any) -> Any:
+def _is_awaitable(value: MaybeAwaitable[T]) -> TypeIs[Awaitable[T]]:
+    # TypeIs (not inspect's TypeGuard) narrows the other branch to the plain value too
+    return inspect.isawaitable(value)
+
+
+async def resolve(value: MaybeAwaitable[T]) -> T:
     """Await `value` if a store returned a coroutine, else return it as is."""
-    if inspect.isawaitable(value):
+    if _is_awaitable(value):
         return await value
     return value

@@ -23,18 +23,18 @@ from schemas.kpis import KpiValue, RoomState
 _STAND_IN = KpiValue(value=1.0, numerator=1e12, denominator=1e12)
 
 
-class _Probe(dict):
+class _Probe(dict[str, KpiValue]):
     """A row's KPIs in the dry run: notes every KPI asked for and answers with the stand-in."""
 
     def __init__(self, seen: set[str]) -> None:
         super().__init__()
         self.seen = seen
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: object = None) -> KpiValue:
         self.seen.add(key)
         return _STAND_IN
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> KpiValue:
         return self.get(key)
 
 
@@ -83,7 +83,7 @@ async def needs_of(rules: list[Rule], state: RoomState, targets: RoomTargets,
     for rule in rules:
         recorder.rule = rule
         try:
-            await read_rule(rule, state, targets, moment, recorder)  # type: ignore[arg-type]
+            await read_rule(rule, state, targets, moment, recorder)
         except Exception:  # noqa: BLE001, S112 - the real pass reports it
             continue
     return recorder.needs()

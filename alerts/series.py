@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from alerts.scope import parse_duration_ms
 from schemas.kpis import (
@@ -20,7 +21,8 @@ _TERM = re.compile(r"^(_|-?\d+(?:\.\d+)?(?:e-?\d+)?)(?:([+-]\d+(?:\.\d+)?(?:e-?\
 
 
 def expand(spec: str | float) -> list[float | None]:
-    """promtool series notation: `1 2 3`, `0.1x4` (five values), `1+2x3` (1 3 5 7), `_` = missing."""
+    """promtool series notation: `1 2 3`, `0.1x4` (five values), `1+2x3` (1 3 5 7),
+    `_` = missing."""
     if isinstance(spec, (int, float)):
         return [float(spec)]
     out: list[float | None] = []
@@ -58,7 +60,8 @@ class Series:
         return KpiValue(value=v, numerator=num, denominator=den)
 
 
-def series_of(spec) -> Series:
+def series_of(spec: str | float | dict[str, Any]) -> Series:
+    """A KPI's series from the test file: values, or {values, denominator}."""
     if isinstance(spec, dict):
         den = spec.get("denominator")
         return Series(expand(spec["values"]), expand(den) if den is not None else None)
@@ -91,11 +94,13 @@ class SeriesReader:
         self.now_ms = start_ms
         self.rooms_: dict[str, RoomSeries] = {}
 
-    def add_room(self, room_id: str, spec: dict) -> None:
+    def add_room(self, room_id: str, spec: dict[str, Any]) -> None:
+        """A room of a test case, the YAML mapping as the test file gives it."""
         st = RoomState(room_id=room_id, brand_id=spec.get("brand_id"), stage=spec.get("stage"),
                        phase=spec.get("phase"), pinned_product_id=spec.get("pinned"))
         if spec.get("broadcast_start", "0m") is not None:
-            st.broadcast_start_ms = self.start_ms + parse_duration_ms(spec.get("broadcast_start", 0))
+            start = parse_duration_ms(spec.get("broadcast_start", 0))
+            st.broadcast_start_ms = self.start_ms + start
         if spec.get("broadcast_end") is not None:
             st.broadcast_end_ms = self.start_ms + parse_duration_ms(spec["broadcast_end"])
         silences = [(parse_duration_ms(s["from"]), parse_duration_ms(s["until"]))
@@ -128,7 +133,9 @@ class SeriesReader:
 
     def room_state(self, room_id: str) -> RoomState | None:
         r = self.rooms_.get(room_id)
-        return None if r is None else r.state.model_copy(update={"last_event_ms": self._last_event(r)})
+        if r is None:
+            return None
+        return r.state.model_copy(update={"last_event_ms": self._last_event(r)})
 
     def room_kpis(self, room_id: str, window: str, now_ms: int | None = None) -> RoomSnapshot:
         r = self.rooms_[room_id]

@@ -65,7 +65,8 @@ async def test_resolution_after_restart_is_worded_from_stored_evidence():
 
 async def test_metrics_on_an_injected_registry():
     reg = CollectorRegistry()
-    r = reader({"room-1": {"stage": "conversion", "phase": "live", "silent": [{"from": "0m", "until": "5m"}]}})
+    r = reader({"room-1": {"stage": "conversion", "phase": "live",
+                           "silent": [{"from": "0m", "until": "5m"}]}})
     ev = Evaluator(pack({"id": "s", "kind": "no_data", "after": "60s", "for": "5m"}), targets(),
                    registry=reg)
     await run(ev, r, 90)
@@ -74,7 +75,8 @@ async def test_metrics_on_an_injected_registry():
 
 
 async def test_a_rule_removed_by_a_reload_resolves_its_series():
-    r = reader({"room-1": {"stage": "conversion", "phase": "live", "silent": [{"from": "0m", "until": "5m"}]}})
+    r = reader({"room-1": {"stage": "conversion", "phase": "live",
+                           "silent": [{"from": "0m", "until": "5m"}]}})
     current = {"pack": pack({"id": "s", "kind": "no_data", "after": "60s"})}
     ev = Evaluator(lambda: current["pack"], targets())
     await run(ev, r, 70)

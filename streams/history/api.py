@@ -19,6 +19,7 @@ from alerts.targets import Targets
 from streams.history.db import HistoryError
 from streams.history.settings import HistorySettings
 from streams.history.store import HistoryStore
+from streams.report.compare import HISTORY_N
 from streams.report.make import FORMATS, render, report_from_data
 from streams.report.texts import LANGS
 from streams.worker.apisettings import ApiSettings, bearer_ok
@@ -105,7 +106,7 @@ class ReportApi:
                                    f"lang one of {', '.join(LANGS)}"}, 400)
         bid = request.match_info["broadcast_id"]
         try:
-            data = await self._db(lambda s: s.load(bid))
+            data = await self._db(lambda s: s.load_with_history(bid, HISTORY_N))
         except HistoryError as exc:
             return _unavailable(exc)
         if data is None:

@@ -9,6 +9,7 @@ from typing import Any
 from streams.history.db import HistoryError
 from streams.history.settings import HistorySettings
 from streams.history.store import HistoryStore
+from streams.report.compare import HISTORY_N
 from streams.report.make import ReportError
 from streams.report.weekly import week_of
 
@@ -32,7 +33,7 @@ def data_from_history(*, broadcast: str | None = None, room: str | None = None,
             broadcast = store.find(room, date)
             if broadcast is None:
                 raise ReportError(f"no broadcast of room {room!r} started on {date} in history")
-        data = store.load(broadcast)
+        data = store.load_with_history(broadcast, HISTORY_N)
         if data is None:
             raise ReportError(f"no broadcast {broadcast!r} in history")
         return data

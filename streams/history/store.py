@@ -125,5 +125,18 @@ class HistoryStore:
                                 "ORDER BY minute_ms", (broadcast_id,))
         return {"summary": summary, "minutes": [orjson.loads(r[0]) for r in minutes]}
 
+    def load_with_history(self, broadcast_id: str, n: int) -> dict[str, Any] | None:
+        """`load`, plus `earlier`: the same room's `n` broadcasts before it, newest first."""
+        data = self.load(broadcast_id)
+        if data is None or n <= 0:
+            return data
+        s = data["summary"]
+        rows = self.db.query("SELECT broadcast_id FROM roompulse_broadcasts WHERE room_id = ? "
+                             "AND start_ms < ? ORDER BY start_ms DESC LIMIT ?",
+                             (s["room_id"], s["start_ms"], int(n)))
+        earlier = [self.load(r[0]) for r in rows]
+        data["earlier"] = [d for d in earlier if d is not None]
+        return data
+
     def close(self) -> None:
         self.db.close()

@@ -18,8 +18,9 @@ main{max-width:1040px;margin:0 auto;padding:24px}h1{font-size:22px;margin:0 0 4p
 h2{font-size:16px;margin:0 0 10px}.muted{color:#6b7280}
 section{background:#fff;border:1px solid #e3e6eb;border-radius:8px;padding:16px;margin:14px 0;
 break-inside:avoid}.cards{display:grid;grid-template-columns:repeat(4,1fr);gap:10px}
-.card{border:1px solid #e3e6eb;border-radius:6px;padding:10px}.card b{display:block;
-font-size:20px}.card small{color:#6b7280}table{width:100%;border-collapse:collapse}
+.card{border:1px solid #e3e6eb;border-radius:6px;padding:10px}.vs{display:block}
+.card b{display:block;font-size:20px}.card small{color:#6b7280}
+table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f3}td.n,th.n{text-align:right}
 .chart{width:100%;height:auto;font-size:11px;fill:#4b5563}.grid{stroke:#eef0f3}
 .axis{stroke:#9aa1ab}.mark{stroke:#8a8f98;stroke-dasharray:3 3}.note{font-size:10px;fill:#555}
@@ -39,9 +40,23 @@ def _lbl(label: str | None, lang: str) -> str:
     return f'<span class="lbl {label}">{texts.t(label, lang)}</span>'
 
 
-def _card(title: str, value: str, sub: str = "") -> str:
+def _card(title: str, value: str, sub: str = "", vs: str = "") -> str:
+    extra = f'<small class="vs">{escape(vs)}</small>' if vs else ""
     return (f'<div class="card"><small>{escape(title)}</small><b>{escape(value)}</b>'
-            f'<small>{escape(sub)}</small></div>')
+            f'<small>{escape(sub)}</small>{extra}</div>')
+
+
+def _signed(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:+.0f}%"
+
+
+def vs_line(r: dict[str, Any], key: str, lang: str) -> str:
+    """`vs previous +12% · vs recent median -3%` when the report was compared with history."""
+    c = r.get("compare", {}).get(key)
+    if not c or (c["previous"] is None and c["median"] is None):
+        return ""
+    return (f'{texts.t("vs_previous", lang)} {_signed(c["vs_previous"])} · '
+            f'{texts.t("vs_median", lang)} {_signed(c["vs_median"])}')
 
 
 def _headline(r: dict[str, Any], lang: str) -> str:
@@ -49,20 +64,29 @@ def _headline(r: dict[str, Any], lang: str) -> str:
     target = "" if r["gmv_target"] is None else \
         f'{T("gmv_target")} {money(r["gmv_target"])} · {pct(r["gmv_attainment"])}'
     cards = [
-        _card(T("gmv"), money(r["gmv"]), target),
-        _card(T("orders"), num(r["orders"])), _card(T("uv"), num(r["uv"])),
-        _card(T("pcu"), num(r["pcu"])),
+        _card(T("gmv"), money(r["gmv"]), target, vs_line(r, "gmv", lang)),
+        _card(T("orders"), num(r["orders"]), "", vs_line(r, "orders", lang)),
+        _card(T("uv"), num(r["uv"]), "", vs_line(r, "uv", lang)),
+        _card(T("pcu"), num(r["pcu"]), "", vs_line(r, "pcu", lang)),
         _card(T("avg_stay"), dur(r["avg_stay_ms"]),
               "" if r["avg_stay_target_ms"] is None else
-              f'{T("target")} ≥ {dur(r["avg_stay_target_ms"])}'),
+              f'{T("target")} ≥ {dur(r["avg_stay_target_ms"])}', vs_line(r, "avg_stay_ms", lang)),
         _card(T("interaction_rate"), pct(r["interaction_rate"]),
               "" if r["interaction_target"] is None else
-              f'{T("target")} ≥ {pct(r["interaction_target"])}'),
+              f'{T("target")} ≥ {pct(r["interaction_target"])}',
+              vs_line(r, "interaction_rate", lang)),
         _card(T("roi"), "-" if r["roi"] is None else f'{r["roi"]:.2f}',
-              f'{T("ad_spend")} {money(r["ad_spend"])}'),
+              f'{T("ad_spend")} {money(r["ad_spend"])}', vs_line(r, "roi", lang)),
         _card(T("uv_value"), money(r["uv_value"]), f'{T("aov")} {money(r["aov"])}'),
     ]
     return f'<section><h2>{T("headline")}</h2><div class="cards">{"".join(cards)}</div></section>'
+
+
+def _hist(step: dict[str, Any], lang: str) -> str:
+    if "history_median" not in step:
+        return ""
+    return (f'<td class="n">{pct(step["history_median"])}</td>'
+            f'<td>{_lbl(step["history_label"], lang)}</td>')
 
 
 def _funnel(r: dict[str, Any], lang: str) -> str:
@@ -75,7 +99,8 @@ def _funnel(r: dict[str, Any], lang: str) -> str:
     rows = "".join(
         f'<tr><td>{escape(texts.step_name(x["step"], lang))}</td><td class="n">{pct(x["rate"])}'
         f'</td><td class="n">{"-" if x["target"] is None else "≥ " + pct(x["target"])}</td>'
-        f'<td>{_lbl(x["label"], lang)}</td></tr>' for x in r["funnel"])
+        f'<td>{_lbl(x["label"], lang)}</td>{_hist(x, lang)}</tr>' for x in r["funnel"])
+    hist_head = f'<th class="n">{T("history")}</th><th></th>' if "compare" in r else ""
     weak = r["weakest"]
     tip = "" if weak is None else (
         f'<div class="remedy"><b>{T("weakest")}: {escape(texts.step_name(weak["step"], lang))}'
@@ -83,7 +108,8 @@ def _funnel(r: dict[str, Any], lang: str) -> str:
     bars = svg.funnel_bars(r["funnel"], counts, lang)
     return (f'<section id="funnel"><h2>{T("funnel")}</h2>{bars}'
             f'<table><tr><th>{T("step")}</th><th class="n">{T("rate")}</th><th class="n">'
-            f'{T("target")}</th><th>{T("label")}</th></tr>{rows}</table>{tip}</section>')
+            f'{T("target")}</th><th>{T("label")}</th>{hist_head}</tr>{rows}</table>{tip}'
+            f'</section>')
 
 
 def _sources(r: dict[str, Any], lang: str) -> str:

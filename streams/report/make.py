@@ -12,6 +12,7 @@ from alerts.targets import Targets
 from streams.alerting.backtest import backtest_values
 from streams.kpi.config import KpiSettings
 from streams.report.build import build_report
+from streams.report.compare import compare
 from streams.report.html import render_html
 from streams.report.markdown import render_markdown
 from streams.report.recording import collect
@@ -63,10 +64,16 @@ async def data_from_recording(path: str | Path, room_id: str, *, rules: RulePack
 
 def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN",
                      gmv_target: float | None = None) -> dict[str, Any]:
+    """The report of `data` ({summary, minutes}); with `earlier` (the room's previous
+    broadcasts, newest first, from history) it also compares with them."""
     s = data["summary"]
-    return build_report(s, data["minutes"], targets, lang=lang, regions=s.get("regions"),
-                        source_conversion=s.get("source_conversion"), alerts=s.get("alerts"),
-                        gmv_target=gmv_target)
+    report = build_report(s, data["minutes"], targets, lang=lang, regions=s.get("regions"),
+                          source_conversion=s.get("source_conversion"), alerts=s.get("alerts"),
+                          gmv_target=gmv_target)
+    if "earlier" in data:
+        compare(report, [report_from_data(d, targets, lang, gmv_target)
+                         for d in data["earlier"]])
+    return report
 
 
 def render(report: dict[str, Any], fmt: str) -> bytes:

@@ -6,6 +6,7 @@ from typing import Any
 
 from streams.report import texts
 from streams.report.format import dur, money, num, pct
+from streams.report.html import vs_line
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -29,17 +30,23 @@ def render_markdown(r: dict[str, Any]) -> str:
            f"## {T('headline')}", ""]
     target = "" if r["gmv_target"] is None else \
         f" ({T('gmv_target')} {money(r['gmv_target'])}, {pct(r['gmv_attainment'])})"
-    out += _table(["", ""], [
-        [T("gmv"), money(r["gmv"]) + target], [T("orders"), num(r["orders"])],
-        [T("uv"), num(r["uv"])], [T("pcu"), num(r["pcu"])],
-        [T("avg_stay"), dur(r["avg_stay_ms"])],
-        [T("interaction_rate"), pct(r["interaction_rate"])],
-        [T("roi"), "-" if r["roi"] is None else f"{r['roi']:.2f}"],
-        [T("ad_spend"), money(r["ad_spend"])]])
+    out += _table(["", "", ""], [
+        [T("gmv"), money(r["gmv"]) + target, vs_line(r, "gmv", lang)],
+        [T("orders"), num(r["orders"]), vs_line(r, "orders", lang)],
+        [T("uv"), num(r["uv"]), vs_line(r, "uv", lang)],
+        [T("pcu"), num(r["pcu"]), vs_line(r, "pcu", lang)],
+        [T("avg_stay"), dur(r["avg_stay_ms"]), vs_line(r, "avg_stay_ms", lang)],
+        [T("interaction_rate"), pct(r["interaction_rate"]),
+         vs_line(r, "interaction_rate", lang)],
+        [T("roi"), "-" if r["roi"] is None else f"{r['roi']:.2f}", vs_line(r, "roi", lang)],
+        [T("ad_spend"), money(r["ad_spend"]), ""]])
     out += [f"## {T('funnel')}", ""]
-    out += _table([T("step"), T("rate"), T("target"), T("label")], [
+    hist = "compare" in r
+    out += _table([T("step"), T("rate"), T("target"), T("label")]
+                  + ([T("history"), ""] if hist else []), [
         [texts.step_name(s["step"], lang), pct(s["rate"]),
          "-" if s["target"] is None else "≥ " + pct(s["target"]), L(s["label"])]
+        + ([pct(s["history_median"]), L(s["history_label"])] if hist else [])
         for s in r["funnel"]])
     if r["weakest"]:
         w = r["weakest"]

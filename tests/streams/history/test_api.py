@@ -53,11 +53,13 @@ async def test_list_and_report(server, recorded_data):
     assert b["broadcast_id"] == bid and b["day"] == "2026-01-01"
     status, _, body = await _get(f"{server}/api/broadcasts/{bid}/report")
     assert status == 200
-    assert body == render(report_from_data(recorded_data, Targets.load()), "json")
+    alone = {**recorded_data, "earlier": []}  # no broadcast of the room before it
+    assert body == render(report_from_data(alone, Targets.load()), "json")
+    assert orjson.loads(body)["compare"]["history_n"] == 0
     status, headers, body = await _get(f"{server}/api/broadcasts/{bid}/report?format=html&lang=en")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "default-src 'none'" in headers["Content-Security-Policy"]
-    assert body == render(report_from_data(recorded_data, Targets.load(), "en"), "html")
+    assert body == render(report_from_data(alone, Targets.load(), "en"), "html")
 
 
 async def test_errors(server):

@@ -100,3 +100,35 @@ def test_trend_and_week_math():
     assert trend([None, 5.0]) == {"direction": None, "change": None}
     assert week_of(date(2026, 1, 8)) == (date(2026, 1, 5), date(2026, 1, 11))
     assert week_of(date(2026, 1, 11)) == (date(2026, 1, 5), date(2026, 1, 11))
+
+
+def test_a_history_report_compares_with_the_previous_broadcast_and_the_median(
+        week, monkeypatch, capsys):
+    from statistics import median
+
+    from streams.report.funnel import label
+
+    tmp, saved = week
+    monkeypatch.setenv("ROOMPULSE_HISTORY_DIR", str(tmp))
+    room1 = [d for _, room, d in saved if room == "room-1"]
+    last = room1[-1]["summary"]["broadcast_id"]  # the next Monday; seven before it
+    assert main(["report", "--broadcast", last, "--format", "json"]) == 0
+    r = orjson.loads(capsys.readouterr().out)
+    targets = Targets.load()
+    earlier = [report_from_data(d, targets) for d in room1[:-1]][::-1]  # newest first
+    c = r["compare"]
+    assert c["previous_id"] == earlier[0]["broadcast"]["id"] and c["history_n"] == 7
+    assert c["gmv"]["previous"] == earlier[0]["gmv"]
+    assert c["gmv"]["vs_previous"] == pytest.approx(r["gmv"] / earlier[0]["gmv"] - 1)
+    assert c["uv"]["median"] == median(e["uv"] for e in earlier)
+    for step in r["funnel"]:
+        rates = [s["rate"] for e in earlier for s in e["funnel"] if s["step"] == step["step"]]
+        assert step["history_median"] == pytest.approx(median(rates))
+        assert step["history_label"] == label(step["rate"], median(rates))
+    assert main(["report", "--broadcast", last, "--format", "md", "--lang", "en"]) == 0
+    assert "vs previous" in capsys.readouterr().out
+    # the first broadcast has no history to compare with
+    assert main(["report", "--broadcast", room1[0]["summary"]["broadcast_id"],
+                 "--format", "json"]) == 0
+    first = orjson.loads(capsys.readouterr().out)
+    assert first["compare"]["history_n"] == 0 and first["compare"]["gmv"]["previous"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
@@ -80,6 +81,24 @@ def _headline(r: dict[str, Any], lang: str) -> str:
         _card(T("uv_value"), money(r["uv_value"]), f'{T("aov")} {money(r["aov"])}'),
     ]
     return f'<section><h2>{T("headline")}</h2><div class="cards">{"".join(cards)}</div></section>'
+
+
+def _decomp(r: dict[str, Any], lang: str) -> str:
+    d = r.get("compare", {}).get("gmv_decomposition")
+    if not d or d["previous"] is None:
+        return ""
+    T = texts.tr(lang)
+    fmt = {"exposures": num, "uv_per_exposure": pct, "uv_value": money}
+    rows = "".join(
+        f'<tr><td>{T(k)}</td><td class="n">{fmt[k](v)}</td><td class="n">'
+        f'{fmt[k](d["previous"][k])}</td><td class="n">'
+        f'{_signed(None if d["log_change"][k] is None else math.exp(d["log_change"][k]) - 1)}'
+        f'</td></tr>' for k, v in d["factors"].items())
+    most = "" if d["moved_most"] is None else \
+        f'<p>{T("moved_most")}: <b>{T(d["moved_most"])}</b></p>'
+    return (f'<section id="decomposition"><h2>{T("gmv_decomp")}</h2><table><tr><th></th>'
+            f'<th class="n">{T("this")}</th><th class="n">{T("previous")}</th><th class="n">'
+            f'{T("change")}</th></tr>{rows}</table>{most}</section>')
 
 
 def _hist(step: dict[str, Any], lang: str) -> str:
@@ -184,7 +203,7 @@ def render_html(r: dict[str, Any]) -> str:
         f'<title>{T("title")} · {escape(b["room_id"])}</title><style>{CSS}</style></head><body>'
         f'<main><h1>{T("title")} · {escape(b["room_id"])}</h1><p class="muted">'
         f'{T("broadcast")} {escape(b["id"])} · {start}{end} (UTC+8) · {b["minutes"]} '
-        f'{T("minutes")}</p>{_headline(r, lang)}'
+        f'{T("minutes")}</p>{_headline(r, lang)}{_decomp(r, lang)}'
         f'<section id="curve"><h2>{T("curve")}</h2>{svg.curve(r["series"], r["annotations"], lang)}'
         f'</section>{_funnel(r, lang)}{_sources(r, lang)}{_products(r, lang)}{_regions(r, lang)}'
         f'<section><h2>{T("hosts")}</h2><p class="muted">{T("hosts_none")}</p></section>'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -125,6 +126,13 @@ def test_a_history_report_compares_with_the_previous_broadcast_and_the_median(
         rates = [s["rate"] for e in earlier for s in e["funnel"] if s["step"] == step["step"]]
         assert step["history_median"] == pytest.approx(median(rates))
         assert step["history_label"] == label(step["rate"], median(rates))
+    d = c["gmv_decomposition"]
+    f = d["factors"]
+    assert f["exposures"] * f["uv_per_exposure"] * f["uv_value"] == pytest.approx(r["gmv"])
+    assert sum(d["log_change"].values()) == pytest.approx(math.log(r["gmv"] / earlier[0]["gmv"]))
+    assert d["moved_most"] == max(d["log_change"], key=lambda k: abs(d["log_change"][k]))
+    assert main(["report", "--broadcast", last]) == 0
+    assert 'id="decomposition"' in capsys.readouterr().out
     assert main(["report", "--broadcast", last, "--format", "md", "--lang", "en"]) == 0
     assert "vs previous" in capsys.readouterr().out
     # the first broadcast has no history to compare with

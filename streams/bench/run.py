@@ -120,6 +120,10 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
     await create_topics(stack.kafka, btopics)
     result: dict = {"machine": machine_info(), "workers": cfg.workers,
                     "redis_aof": cfg.redis_aof if stack.embedded_redis else None}
+    machine = result["machine"]
+    if (machine["load_avg_1m"] or 0) > (machine["cores_usable"] or 1):
+        say(f"load average {machine['load_avg_1m']} on {machine['cores_usable']} cores: other "
+            "work shares this machine; compare reference_cpu_ratio, not only the wall rates")
     now_ms = int(time.time() * 1000)
     truth, n = await produce_sim(stack, topics, simulation(cfg, now_ms), cfg.events, "worker")
     result.update(events=n, rooms=cfg.rooms, partitions=cfg.partitions)

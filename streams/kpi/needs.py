@@ -7,15 +7,25 @@ one aggregate, see which KPIs move), so it cannot drift from streams/kpi/formula
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
+from typing import TYPE_CHECKING, TypeVar
 
 from streams.kpi.aggregates import PRODUCT_HLL_ATTR, ROOM_HLL_ATTR, ProductAgg, RoomAgg
 from streams.kpi.formulas import product_kpis, room_kpis
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from schemas.kpis import KpiValue
+
+Agg = TypeVar("Agg", bound="DataclassInstance")
+
 ONLINE = "online"  # the broadcast-to-date entries minus leaves, not an HLL
 
 
-def _probe(fn, agg_cls) -> dict[str, set[str]]:
+def _probe(fn: Callable[[Agg], Mapping[str, KpiValue]], agg_cls: type[Agg]
+           ) -> dict[str, set[str]]:
     """kpi -> aggregate attributes its value, numerator or denominator depends on."""
     base = agg_cls(**{f.name: 3 for f in fields(agg_cls)})
     before = {str(k): v for k, v in fn(base).items()}

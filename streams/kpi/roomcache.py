@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from schemas.kpis import KpiValue, WindowInfo
 from streams.kpi.sums import Sums, add_sums
@@ -13,6 +14,14 @@ from streams.kpi.sums import Sums, add_sums
 Ranges = tuple[tuple[int, int], tuple[int, int]]
 PlanKey = Ranges
 FINE, COARSE = "f", "c"  # streams.kpi.keys.FINE / COARSE
+BucketRef = tuple[str, int]  # (FINE or COARSE, bucket start ms)
+SegKey = tuple[str, int]  # (window, how far its end lies behind the newest request's)
+HllKey = tuple[SegKey, str, str, str]  # (segment, level, member, HLL kind)
+ResultKey = tuple[SegKey, str, str]  # (segment, level, member)
+RoomInputs = tuple[dict[str, int], dict[str, int], int]  # (counters, distinct counts, online)
+# (plan key: None for the room, inputs, KPIs wanted, the KPIs computed from the inputs)
+CachedResult = tuple[PlanKey | None, RoomInputs | dict[str, int], frozenset[str] | None,
+                     dict[str, KpiValue]]
 
 
 def plan_ranges(fine: tuple[int, ...], coarse: tuple[int, ...], bms: int, cms: int) -> Ranges:
@@ -56,12 +65,13 @@ class Segment:
 
     settled: Ranges = ((0, 0), (0, 0))
     total: Sums = field(default_factory=Sums)
-    present: set = field(default_factory=set)  # settled buckets that hold anything
-    where: dict[str, set] = field(default_factory=dict)  # product -> settled buckets with it
+    present: set[BucketRef] = field(default_factory=set)  # settled buckets that hold anything
+    # product -> settled buckets with it
+    where: dict[str, set[BucketRef]] = field(default_factory=dict)
     plan_key: PlanKey | None = None
     prev_plan_key: PlanKey | None = None
     # buckets of the previous plan that are not in this one; None = not known
-    left: frozenset | None = None
+    left: frozenset[BucketRef] | None = None
 
     def move(self, plan_key: PlanKey, bms: int, cms: int) -> None:
         if plan_key != self.plan_key:
@@ -69,7 +79,7 @@ class Segment:
                 frozenset(minus(self.plan_key, plan_key, bms, cms))
             self.prev_plan_key, self.plan_key = self.plan_key, plan_key
 
-    def slide(self, rb: tuple, bucket: Sums, sign: int) -> None:
+    def slide(self, rb: BucketRef, bucket: Sums, sign: int) -> None:
         add_sums(self.total, bucket, sign)
         if sign > 0:
             if not bucket.empty:
@@ -90,11 +100,10 @@ class Segment:
 class RoomCache:
     expires: float
     first_ms: int | None
-    segments: dict[tuple, Segment] = field(default_factory=dict)
+    segments: dict[SegKey, Segment] = field(default_factory=dict)
     # (segment key, level, member, kind) -> (plan key, counter signature, count)
-    hll: dict[tuple, tuple[PlanKey, tuple, int]] = field(default_factory=dict)
-    # (segment key, level, member) -> (inputs, KPIs computed from them)
-    results: dict[tuple, tuple[Any, dict]] = field(default_factory=dict)
+    hll: dict[HllKey, tuple[PlanKey | None, tuple[int, ...], int]] = field(default_factory=dict)
+    results: dict[ResultKey, CachedResult] = field(default_factory=dict)
     names: dict[str, str] | None = None
     pin_ts: str | None = None
 
@@ -104,8 +113,9 @@ class RoomCache:
         return RoomCache(expires, first_ms, hll=self.hll, results=self.results)
 
 
-def count_hit(cache: RoomCache, seg: Segment, hkey: tuple, sig: tuple, got: dict,
-              counters_of, codes: tuple[str, ...]) -> int | None:
+def count_hit(cache: RoomCache, seg: Segment, hkey: HllKey, sig: tuple[int, ...],
+              got: Mapping[BucketRef, Sums], counters_of: Callable[[Sums], dict[str, int] | None],
+              codes: tuple[str, ...]) -> int | None:
     """The cached distinct count for `hkey`, when it still holds.
 
     It holds when the counters that move with the kind have the same sum over the window and
@@ -128,6 +138,16 @@ def count_hit(cache: RoomCache, seg: Segment, hkey: tuple, sig: tuple, got: dict
             return None
     cache.hll[hkey] = (seg.plan_key, sig, hit[2])
     return hit[2]
+
+
+class NeedLike(Protocol):
+    """A Need, or anything with its two fields (alerts.reader.ReadNeed)."""
+
+    @property
+    def kpis(self) -> frozenset[str] | None: ...
+
+    @property
+    def products(self) -> frozenset[str] | None: ...
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from schemas.kpis import RoomState, WindowInfo
 from streams.kpi import keys as K
@@ -19,8 +19,13 @@ from streams.kpi.needs import (
     kinds_for,
 )
 from streams.kpi.roomcache import (
+    BucketRef,
+    HllKey,
     Need,
+    NeedLike,
+    PlanKey,
     RoomCache,
+    SegKey,
     Segment,
     WindowRow,
     count_hit,
@@ -29,10 +34,25 @@ from streams.kpi.roomcache import (
     settled_part,
     size,
 )
-from streams.kpi.sums import Sums, add_sums, merged, parse_bucket
+from streams.kpi.sums import BucketHash, Sums, add_sums, merged, parse_bucket
 from streams.kpi.windows import window_span
 
+if TYPE_CHECKING:
+    from schemas.kpis import KpiValue
+    from streams.kpi.roomread import RoomWindowReader
+
 _ONLINE = "_online"  # internal request: broadcast entries - leaves for online_viewers
+
+Request = tuple[str, str, int]  # (per: room | product | source, window, now_ms)
+# A window's buckets to read: (segment, entering, leaving, open buckets, plan)
+Job = tuple[Segment, list[BucketRef], list[BucketRef], list[BucketRef], WindowPlan]
+# (buckets of the open part that hold anything, product -> open buckets with it)
+OpenPart = tuple[set[BucketRef], dict[str, set[BucketRef]]]
+# A row to count: (member: "" for the room, product id (None: the room), its counters,
+# the HLL kinds wanted, kind -> the counters that move with it)
+Member = tuple[str, str | None, dict[str, int], set[str], dict[str, tuple[str, ...]]]
+# What a request reads to: the room's row, or one row per product / source
+Rows = WindowRow | list[WindowRow]
 
 
 class RoomJob:
@@ -40,7 +60,8 @@ class RoomJob:
     `__init__` (after the state read) plans, `take_buckets` slides the cached sums and returns
     the distinct counts to read, `finish` builds the rows."""
 
-    def __init__(self, reader: Any, room_id: str, needs: dict, state: RoomState,
+    def __init__(self, reader: RoomWindowReader, room_id: str, needs: Mapping[Request, NeedLike],
+                 state: RoomState,
                  state_h: dict[str, str], clock_h: dict[str, str], cache: RoomCache,
                  first_ms: int | None) -> None:
         store, s = reader.store, reader.store.settings
@@ -56,14 +77,14 @@ class RoomJob:
             limit = max(state.last_event_ms, (newest[-1] - s.grace_s * 1000) if newest else 0)
             limit -= reader.settle_ms
         bms, cms = s.bucket_ms, s.coarse_ms
-        wanted = dict(needs)
+        wanted: dict[Request, NeedLike] = dict(needs)
         for (per, window, now), need in needs.items():
             if per == "room" and window.strip() != "broadcast" and ONLINE in kinds_for(
                     need.kpis, ROOM_KPI_KINDS, K.ROOM_HLLS):
                 wanted.setdefault((_ONLINE, "broadcast", now), Need(frozenset()))
-        self.plans: dict[tuple, tuple[tuple, WindowPlan]] = {}
-        self.jobs: dict[tuple, tuple[Segment, list, list, list, WindowPlan]] = {}
-        fetch: set = set()
+        self.plans: dict[Request, tuple[SegKey, WindowPlan]] = {}
+        self.jobs: dict[SegKey, Job] = {}
+        fetch: set[BucketRef] = set()
         for req in wanted:
             _, window, now = req
             start, end = window_span(window, state, first_ms, now, bms)
@@ -76,7 +97,8 @@ class RoomJob:
             settled = settled_part(whole, limit, bms, cms)
             open_ = minus(whole, settled, bms, cms)
             seg = cache.segments.get(seg_key)
-            entering = leaving = []
+            entering: list[BucketRef] = []
+            leaving: list[BucketRef] = []
             if seg is not None and seg.settled != settled:
                 entering = minus(settled, seg.settled, bms, cms)
                 leaving = minus(seg.settled, settled, bms, cms)
@@ -93,7 +115,8 @@ class RoomJob:
             cache.names is None or cache.pin_ts != state_h.get("pin_ts"))
         self.pin_ts = state_h.get("pin_ts")
 
-    def take_buckets(self, hashes: list[dict], names: dict[str, str] | None) -> list[list[str]]:
+    def take_buckets(self, hashes: Sequence[BucketHash], names: dict[str, str] | None
+                     ) -> list[list[str]]:
         """Slide the sums with the buckets read; return the PFCOUNT groups still to read."""
         cache, keys, room_id = self.cache, self.reader.store.keys, self.room_id
         stats = self.reader.stats
@@ -107,30 +130,33 @@ class RoomJob:
             for rb in leaving:
                 seg.slide(rb, got[rb], -1)
         # window sums: the settled part plus the open buckets (summed once per distinct set)
-        self.sums: dict[tuple, tuple[Sums, Segment, tuple]] = {}
-        opens: dict[tuple, tuple[list[Sums], set, dict[str, set]]] = {}
+        self.sums: dict[SegKey, tuple[Sums, Segment, OpenPart]] = {}
+        opens: dict[tuple[BucketRef, ...], tuple[list[Sums], set[BucketRef],
+                                                 dict[str, set[BucketRef]]]] = {}
         for seg_key, (seg, _, _, open_, _) in self.jobs.items():
             key = tuple(open_)
             if key not in opens:
                 full = [rb for rb in open_ if not got[rb].empty]
-                where: dict[str, set] = {}
+                where: dict[str, set[BucketRef]] = {}
                 for rb in full:
-                    for pid in got[rb].products:
-                        where.setdefault(pid, set()).add(rb)
+                    for product in got[rb].products:
+                        where.setdefault(product, set()).add(rb)
                 opens[key] = ([_total([got[rb] for rb in full])] if full else [], set(full),
                               where)
             extra, present, where = opens[key]
             self.sums[seg_key] = (merged(seg.total, extra), seg, (present, where))
         # distinct counts: reused while their inputs hold, the others read in one pipeline
-        counts: dict[tuple, int] = {}
+        counts: dict[HllKey, int] = {}
         self.counts = counts
-        self.misses: list[tuple[tuple, list[str], Any, tuple]] = []
-        self.members: dict[tuple, Any] = {}
+        # (count, PFCOUNT keys, plan key and counter signature to cache the count under)
+        self.misses: list[tuple[HllKey, list[str], PlanKey | None, tuple[int, ...]]] = []
+        self.members: dict[Request, list[Member]] = {}
         top_n = self.reader.store.settings.top_n_products
         for req, need in self.needs.items():
             per = req[0]
             seg_key = self.plans[req][0]
             total, seg, (open_present, open_where) = self.sums[seg_key]
+            members: list[Member]
             if per == "room":
                 members = [("", None, total.room, kinds_for(
                     need.kpis, ROOM_KPI_KINDS, K.ROOM_HLLS) - {ONLINE}, ROOM_KIND_COUNTERS)]
@@ -150,7 +176,8 @@ class RoomJob:
                 if pid is not None and last is not None and last[0] == seg.plan_key \
                         and last[1] == counters and last[2] == need.kpis:
                     continue  # same window, same counters: same counts and KPIs (finish)
-                counters_of = _room_counters if pid is None else _product_counters(pid)
+                counters_of: Callable[[Sums], dict[str, int] | None] = \
+                    _room_counters if pid is None else _product_counters(pid)
                 for kind in kinds:
                     hkey = (seg_key, per, member, kind)
                     if hkey in counts:
@@ -173,13 +200,13 @@ class RoomJob:
         stats.pfcounts += len(self.misses)
         return [g for _, g, _, _ in self.misses]
 
-    def finish(self, values: list[int]) -> dict[tuple, Any]:
+    def finish(self, values: list[int]) -> dict[Request, Rows]:
         """The rows, with only the wanted KPIs (the others lack their counts)."""
         cache, counts, room_id = self.cache, self.counts, self.room_id
         for (hkey, _, plan_key, sig), n in zip(self.misses, values, strict=True):
             counts[hkey] = n
             cache.hll[hkey] = (plan_key, sig, n)
-        results: dict[tuple, Any] = {}
+        results: dict[Request, Rows] = {}
         for req, need in self.needs.items():
             per, window, now = req
             seg_key, plan = self.plans[req]
@@ -206,7 +233,7 @@ class RoomJob:
                 results[req] = WindowRow(room_id, info, kpis)
             elif per == "product":
                 names = cache.names or {}
-                out = []
+                out: list[WindowRow] = []
                 for pid, _, counters, kinds, _ in self.members[req]:
                     key = (seg_key, per, pid)
                     last = cache.results.get(key)
@@ -228,8 +255,8 @@ class RoomJob:
                     room_id, info, _only(source_kpis(source_agg(c, all_entries)), need.kpis),
                     source=src) for src, c in sorted(total.sources.items())]
         # what no request used this tick is stale (a rule or the stage changed): drop it
-        for key in [k for k in cache.segments if k not in self.jobs]:
-            del cache.segments[key]
+        for stale in [k for k in cache.segments if k not in self.jobs]:
+            del cache.segments[stale]
         if len(cache.hll) > 8 * len(counts) + 64:
             cache.hll = {k: v for k, v in cache.hll.items() if k in counts}
         if len(cache.results) > 2 * len(self.needs) * (self.reader.store.settings.top_n_products
@@ -238,7 +265,7 @@ class RoomJob:
         return results
 
 
-def _rank(c: dict[str, int]) -> tuple:
+def _rank(c: dict[str, int]) -> tuple[int, int, int]:
     # as KpiStoreBase.product_kpis: net GMV, then clicks, then exposures
     return (-(c.get("gp", 0) - c.get("gr", 0)), -c.get("clk", 0), -c.get("exp", 0))
 
@@ -258,7 +285,8 @@ def _product_counters(pid: str) -> Callable[[Sums], dict[str, int] | None]:
     return lambda bucket: bucket.products.get(pid)
 
 
-def _only(kpis: dict, wanted: frozenset[str] | None) -> dict:
+def _only(kpis: Mapping[str, KpiValue], wanted: frozenset[str] | None
+          ) -> dict[str, KpiValue]:
     if wanted is None:
         return {str(k): v for k, v in kpis.items()}
     return {str(k): v for k, v in kpis.items() if str(k) in wanted}

@@ -20,22 +20,28 @@ import asyncio
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from schemas.kpis import RoomState
-from streams.kpi.roomcache import Need, ReadStats, RoomCache, WindowRow
-from streams.kpi.roomjob import RoomJob
+from streams.kpi.roomcache import Need, NeedLike, ReadStats, RoomCache, WindowRow
+from streams.kpi.roomjob import RoomJob, Rows
+from streams.kpi.sums import BucketHash
+
+if TYPE_CHECKING:
+    from streams.kpi.store_base import KpiStoreBase
 
 __all__ = ["Need", "RoomWindowReader", "WindowRow"]
 
 Request = tuple[str, str, int]  # (per: room | product | source, window, now_ms)
+# What `states()` read, handed back to `read_many`: state hashes, the clock hash, the states
+StatesRead = tuple[list[dict[str, str]], dict[str, str], list[RoomState | None]]
 
 
 class RoomWindowReader:
-    def __init__(self, store: Any, *, settle_ms: int = 15_000, refresh_ms: int = 300_000,
+    def __init__(self, store: KpiStoreBase, *, settle_ms: int = 15_000, refresh_ms: int = 300_000,
                  max_rooms: int = 10_000, wall: Callable[[], float] = time.monotonic) -> None:
-        self.store = store  # a streams.kpi.store_base.KpiStoreBase (its fetch primitives)
+        self.store = store  # its fetch primitives
         self.settle_ms = settle_ms
         self.refresh_ms = refresh_ms
         self.max_rooms = max_rooms
@@ -63,7 +69,7 @@ class RoomWindowReader:
         self._rooms.move_to_end(room_id)
         return c
 
-    async def _raw_hashes(self, keys: list[str]) -> list[dict]:
+    async def _raw_hashes(self, keys: list[str]) -> Sequence[BucketHash]:
         """Bucket hashes as the client returns them (bytes are parsed by parse_bucket: the
         store's decode-everything read costs more than the rest of a tick)."""
         redis = getattr(self.store, "redis", None)
@@ -72,17 +78,14 @@ class RoomWindowReader:
         pipe = redis.pipeline(transaction=False)
         for k in keys:
             pipe.hgetall(k)
-        return await pipe.execute()
+        raw: list[dict[bytes, bytes]] = await pipe.execute()  # a client without decoding
+        return raw
 
     async def room_ids(self) -> list[str]:
-        """Every room id: the store's live rooms, most recently active first, when it keeps
-        them in that order; else every room, by id."""
-        store = self.store
-        if hasattr(store, "live_room_ids"):
-            return await store.live_room_ids()
-        return sorted(await store._smembers(store.keys.rooms))
+        """Every live room id, most recently active first (the store's live-room index)."""
+        return await self.store.live_room_ids()
 
-    async def states(self, ids: list[str]) -> tuple[list[RoomState | None], Any]:
+    async def states(self, ids: list[str]) -> tuple[list[RoomState | None], StatesRead]:
         """The rooms' states (None: gone) in one pipelined read, and what `read_many` needs of
         that read so it does not read the states again."""
         from streams.kpi.store_base import parse_state  # the store owns the state format
@@ -105,12 +108,13 @@ class RoomWindowReader:
             await asyncio.sleep(0)
         return out
 
-    async def read(self, room_id: str, needs: dict[Request, Need]
-                   ) -> tuple[RoomState | None, dict[Request, Any]]:
+    async def read(self, room_id: str, needs: Mapping[Request, NeedLike]
+                   ) -> tuple[RoomState | None, dict[Request, Rows]]:
         return (await self.read_many([(room_id, needs)]))[0]
 
-    async def read_many(self, rooms: list[tuple[str, dict[Request, Need]]],
-                        read: Any = None) -> list[tuple[RoomState | None, dict[Request, Any]]]:
+    async def read_many(self, rooms: Sequence[tuple[str, Mapping[Request, NeedLike]]],
+                        read: StatesRead | None = None
+                        ) -> list[tuple[RoomState | None, dict[Request, Rows]]]:
         """Several rooms in three pipelined reads in all: every state (and the clock), every
         bucket, every distinct count not cached. redis-py spends ~70 us of CPU per round trip,
         more than a room's own work, so rooms share them. `read`: what `states()` returned for
@@ -120,7 +124,7 @@ class RoomWindowReader:
         if read is None:
             _, read = await self.states([room_id for room_id, _ in rooms])
         raw, clock_h, parsed = read
-        out: list[tuple[RoomState | None, dict[Request, Any]]] = []
+        out: list[tuple[RoomState | None, dict[Request, Rows]]] = []
         jobs: list[tuple[int, RoomJob]] = []
         for i, ((room_id, needs), state_h, state) in enumerate(
                 zip(rooms, raw, parsed, strict=True)):

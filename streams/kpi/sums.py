@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -16,13 +17,16 @@ class Sums:
         return not (self.room or self.sources or self.products)
 
 
-def parse_bucket(h: dict) -> Sums:
+# A bucket hash as read: str, or bytes as redis-py returns them undecoded.
+BucketHash = Mapping[str, str] | Mapping[bytes, bytes]
+
+
+def parse_bucket(h: BucketHash) -> Sums:
     """One bucket hash (`code`, `s:<source>:<code>`, `p:<product>:<code>`) as Sums; names and
     values may be str or (as redis-py returns them) bytes."""
     out = Sums()
-    for name, raw in h.items():
-        if type(name) is bytes:
-            name = name.decode()
+    for key, raw in h.items():
+        name = key if isinstance(key, str) else key.decode()
         value = int(raw)
         if name.startswith("p:"):
             pid, _, code = name[2:].rpartition(":")

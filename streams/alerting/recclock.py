@@ -27,8 +27,8 @@ from streams.alerting.recordings import InputRecord
 
 EVIDENCE = 5  # later timed messages consulted about one that is ahead of the clock
 AGREE = 3  # of them, how many must agree that time moved on
-MAX_WAITING = 1_000
-LAST_AHEAD_MS = 30 * 60_000  # the input's last timed message may be this far ahead  # records held while waiting for evidence (untimed lines pile up here)
+MAX_WAITING = 1_000  # records held while waiting for evidence (untimed lines pile up here)
+LAST_AHEAD_MS = 30 * 60_000  # the input's last timed message may be this far ahead
 
 
 class RecordingClock:
@@ -75,7 +75,7 @@ class RecordingClock:
                 if not credible:
                     self.outliers += 1
             waiting.popleft()
-            if credible:
+            if credible and t is not None:  # only a timed message is ever credible
                 self.now = t if self.now is None else max(self.now, t)
             if head.timestamp is not None:  # the producer's clock is trusted, like a wall clock
                 self.now = head.timestamp if self.now is None else max(self.now, head.timestamp)

@@ -92,12 +92,16 @@ class LineReader:
         topic, raw, key = obj["topic"], obj["value"], obj.get("key")
         if not isinstance(topic, str) or not topic:
             topic = self.views
-        value = raw.encode() if isinstance(raw, str) else None if raw is None \
-            else orjson.dumps(raw)
+        value: bytes | None
+        if isinstance(raw, str):  # the message as sent: parse it for its own fields
+            value = raw.encode()
+            inner = _loads(value)
+        else:
+            value = None if raw is None else orjson.dumps(raw)
+            inner = raw if isinstance(raw, dict) else None
         ts = obj.get("timestamp")
         ts = ts if type(ts) is int and MIN_TS_MS <= ts <= MAX_TS_MS else None
         key_b = key.encode() if isinstance(key, str) else None
-        inner = raw if isinstance(raw, dict) else _loads(value) if isinstance(raw, str) else None
         return self._record(topic[:249], key_b, value, n, timestamp=ts, obj=inner)
 
     def read(self, f: BinaryIO) -> Iterator[InputRecord]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from alerts import clock
 from alerts.lifecycle import Series
@@ -30,7 +31,7 @@ class RedisSeriesStore:
         return {_s(k): Series.model_validate_json(v) for k, v in raw.items()}
 
     async def save(self, upserts: Iterable[Series], deletes: Iterable[str]) -> None:
-        mapping = {s.fingerprint: s.model_dump_json() for s in upserts}
+        mapping: dict[FieldT, EncodableT] = {s.fingerprint: s.model_dump_json() for s in upserts}
         deletes = list(deletes)
         if not mapping and not deletes:
             return
@@ -53,7 +54,8 @@ class RedisNotificationLog:
         if not keys:
             return {}
         values = await self.redis.hmget(self.key, keys)
-        return {k: Entry.model_validate_json(v) for k, v in zip(keys, values) if v is not None}
+        return {k: Entry.model_validate_json(v) for k, v in zip(keys, values, strict=True)
+                if v is not None}
 
     async def put(self, entries: dict[str, Entry]) -> None:
         if entries:

@@ -1,4 +1,5 @@
-"""One alert tick for the live worker: evaluate over the KPI store, push alerts through the pipeline."""
+"""One alert tick for the live worker: evaluate over the KPI store, push the alerts through
+the pipeline."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""AlertSettings: where the targets and rule files live, the timer interval (env ROOMPULSE_ALERTS_)."""
+"""AlertSettings: where the targets and rule files live, the timer interval
+(env ROOMPULSE_ALERTS_)."""
 
 from __future__ import annotations
 

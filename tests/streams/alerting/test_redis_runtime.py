@@ -9,10 +9,10 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from alerts.clock import now_ms
 from alerts.lifecycle import Series, State
 from alerts.model import Alert
 from alerts.notifylog import Entry
-from alerts.clock import now_ms
 from alerts.silences import new_silence
 from schemas.decode import decode
 from schemas.events import MAX_TS_MS

@@ -1,10 +1,10 @@
-"""What the console shows, assembled from the KPI store and the targets: room cards and room pages."""
+"""What the console shows, from the KPI store and the targets: room cards and room pages."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from alerts.targets import KpiTarget, Targets
 from schemas.kpis import ProductSnapshot, RoomSnapshot, RoomState, SourceSnapshot
@@ -45,7 +45,8 @@ def kpi_kind(kpi: str) -> str:
 
 
 def judge(value: float | None, target: KpiTarget | None) -> str:
-    """ok / below / above against the target's bounds; nodata without a value; none without target."""
+    """ok / below / above against the target's bounds; nodata without a value; none without a
+    target."""
     if value is None:
         return "nodata"
     if target is None:
@@ -66,6 +67,32 @@ def _value(snap: RoomSnapshot | None, kpi: str) -> float | None:
 def _now_of(state: RoomState) -> int:
     # Stream time when the room has events (simulations run on their own clock), else wall time.
     return state.last_event_ms or int(time.time() * 1000)
+
+
+class FunnelStep(TypedDict):
+    step: str
+    value: float | None
+    rate: float | None  # of the step before
+
+
+class ProductRow(TypedDict):
+    product_id: str
+    product_name: str | None
+    exposures: float | None
+    clicks: float | None
+    ctr: float | None
+    cart_rate: float | None
+    orders: float | None
+    gmv: float | None
+    pinned: bool
+
+
+class SourceRow(TypedDict):
+    source: str
+    entries: float | None
+    exposures: float | None
+    entry_rate: float | None
+    entry_share: float | None
 
 
 class Readings:
@@ -129,8 +156,8 @@ class Readings:
                 out[k].append(_value(snap, k))
         return out
 
-    def _key_targets(self, state: RoomState, now_ms: int) -> tuple[str | None, str | None,
-                                                                    list[tuple[str, KpiTarget | None]]]:
+    def _key_targets(self, state: RoomState, now_ms: int
+                     ) -> tuple[str | None, str | None, list[tuple[str, KpiTarget | None]]]:
         stage, phase = state.stage, state.phase
         keyed: list[tuple[str, KpiTarget | None]] = []
         if self.targets is not None:
@@ -179,29 +206,30 @@ class Readings:
         room_id = state.room_id
         card = await self.room_card(state)
         snap = await self.store.room_kpis(room_id, window)
-        funnel, prev = [], None
+        funnel: list[FunnelStep] = []
+        prev: float | None = None
         for step in FUNNEL:
             value = _value(snap, step)
             rate = value / prev if value is not None and prev else None
-            funnel.append({"step": step, "value": value, "rate": rate})
+            funnel.append(FunnelStep(step=step, value=value, rate=rate))
             prev = value
         pinned = card["pinned_product_id"]
-        products = []
+        products: list[ProductRow] = []
         for p in await self.store.product_kpis(room_id, window):
             k = {name: v.value for name, v in p.kpis.items()}
-            products.append({
-                "product_id": p.product_id, "product_name": p.product_name,
-                "exposures": k.get("product_exposures"), "clicks": k.get("product_clicks"),
-                "ctr": k.get("ctr"), "cart_rate": k.get("cart_rate"), "orders": k.get("orders"),
-                "gmv": k.get("gmv"), "pinned": p.product_id == pinned,
-            })
+            products.append(ProductRow(
+                product_id=p.product_id, product_name=p.product_name,
+                exposures=k.get("product_exposures"), clicks=k.get("product_clicks"),
+                ctr=k.get("ctr"), cart_rate=k.get("cart_rate"), orders=k.get("orders"),
+                gmv=k.get("gmv"), pinned=p.product_id == pinned,
+            ))
         products.sort(key=lambda p: (not p["pinned"], -(p["gmv"] or 0), -(p["exposures"] or 0)))
-        sources = []
+        sources: list[SourceRow] = []
         for s in await self.store.source_kpis(room_id, window):
             k = {name: v.value for name, v in s.kpis.items()}
-            sources.append({"source": s.source, "entries": k.get("entries"),
-                            "exposures": k.get("exposures"), "entry_rate": k.get("entry_rate"),
-                            "entry_share": k.get("entry_share")})
+            sources.append(SourceRow(source=s.source, entries=k.get("entries"),
+                                     exposures=k.get("exposures"), entry_rate=k.get("entry_rate"),
+                                     entry_share=k.get("entry_share")))
         sources.sort(key=lambda s: -(s["entries"] or 0))
         return {"room": card, "window": window, "funnel": funnel, "products": products,
                 "sources": sources,

@@ -203,7 +203,8 @@ class ConsoleApi:
         if not (isinstance(room_id, str) and _NAME.match(room_id)):
             raise json_error(400, "room_id", "room_id is required")
         limit = self.ctx.settings.max_silence_minutes
-        if not (isinstance(minutes, int) and not isinstance(minutes, bool) and 1 <= minutes <= limit):
+        if not (isinstance(minutes, int) and not isinstance(minutes, bool)  # bool is an int
+                and 1 <= minutes <= limit):
             raise json_error(400, "minutes", f"minutes is a whole number from 1 to {limit}")
         try:
             s = await self.ctx.silences.add(rule=rule, room_id=room_id, minutes=minutes,

@@ -1,4 +1,5 @@
-"""The console's HTTP API on a real server: login, roles, CSRF, the feed, silences, no leaked secrets."""
+"""The console's HTTP API on a real server: login, roles, CSRF, the feed, silences, no leaked
+secrets."""
 
 from __future__ import annotations
 
@@ -136,8 +137,8 @@ async def test_viewer_cannot_acknowledge_or_silence(console):
     async with client() as http:
         me, _ = await login(http, console.url, VIEWER_TOKEN)
         h = {"X-CSRF-Token": me["csrf"]}
-        status, body, _ = await call(http, "POST", f"{console.url}/api/alerts/{alert.fingerprint}/ack",
-                                     headers=h)
+        ack = f"{console.url}/api/alerts/{alert.fingerprint}/ack"
+        status, body, _ = await call(http, "POST", ack, headers=h)
         assert status == 403 and body["error"] == "forbidden"
         status, _, _ = await call(http, "POST", f"{console.url}/api/silences", headers=h,
                                   json={"rule": "viewer_rule", "room_id": "room-1", "minutes": 5})
@@ -201,9 +202,11 @@ async def test_trusted_proxy_header_identity():
         url = f"{served.url}/api/alerts/{alert.fingerprint}/ack"
         assert (await call(http, "POST", url, headers=carol))[0] == 403  # still needs CSRF
         # Carol's cookie does not make someone else's request an operator's.
-        dave = {"X-Forwarded-User": "dave", "X-Forwarded-Role": "viewer", "X-CSRF-Token": me["csrf"]}
+        dave = {"X-Forwarded-User": "dave", "X-Forwarded-Role": "viewer",
+                "X-CSRF-Token": me["csrf"]}
         assert (await call(http, "POST", url, headers=dave))[0] == 401
-        status, body, _ = await call(http, "POST", url, headers={**carol, "X-CSRF-Token": me["csrf"]})
+        status, body, _ = await call(http, "POST", url,
+                                     headers={**carol, "X-CSRF-Token": me["csrf"]})
         assert status == 200 and body["ack"]["by"] == "carol"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
 
@@ -73,10 +74,8 @@ class WorkerMetrics:
 
     def forget_partition(self, topic: str, partition: int) -> None:
         """A revoked partition's lag is another worker's to report."""
-        try:
+        with contextlib.suppress(KeyError):  # never reported: nothing to remove
             self.lag.remove(topic, str(partition))
-        except KeyError:
-            pass
 
 
 class KpiCollector(Collector):
@@ -149,6 +148,18 @@ class KpiCollector(Collector):
         now = await self.store.stream_clock_ms()
         series = series_dropped = 0
         read = 0
+
+        def keep(value: float | None) -> bool:
+            """A value to export, within max_series (what is over it is counted)."""
+            nonlocal series, series_dropped
+            if value is None:
+                return False
+            if series >= self.max_series:
+                series_dropped += 1
+                return False
+            series += 1
+            return True
+
         timed_out = False
         for i in range(0, len(states), 16):
             if time.perf_counter() - started > self.budget_s:
@@ -171,23 +182,17 @@ class KpiCollector(Collector):
                 info.append((labels, age))
                 for (per, window, _), result in rows.items():
                     if per == "room":
-                        points = [(rooms, (room, window, name, kv.value))
-                                  for name, kv in result.kpis.items()]
+                        rooms += [(room, window, name, float(kv.value))
+                                  for name, kv in result.kpis.items() if keep(kv.value)]
                     elif per == "product":
                         top = sorted(result, key=_clicks, reverse=True)[: self.top_n]
-                        points = [(products, (room, window, p.product_id, name, kv.value))
-                                  for p in top for name, kv in p.kpis.items()]
+                        products += [(room, window, p.product_id, name, float(kv.value))
+                                     for p in top for name, kv in p.kpis.items()
+                                     if keep(kv.value)]
                     else:
-                        points = [(sources, (room, window, src.source, name, kv.value))
-                                  for src in result for name, kv in src.kpis.items()]
-                    for dest, (*key, value) in points:
-                        if value is None:
-                            continue
-                        if series >= self.max_series:
-                            series_dropped += 1
-                            continue
-                        series += 1
-                        dest.append((*key, float(value)))
+                        sources += [(room, window, src.source, name, float(kv.value))
+                                    for src in result for name, kv in src.kpis.items()
+                                    if keep(kv.value)]
         self._rooms, self._products = rooms, products
         self._sources, self._info = sources, info
         if self._cut is not None:

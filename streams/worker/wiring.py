@@ -9,6 +9,7 @@ import mode
 
 from alerts.model import Audience
 from alerts.pipeline.config import DEFAULT_CONFIG, PipelineConfig, Receiver
+from alerts.sinks.base import Sink
 from alerts.sinks.bots import chat_sinks_from_env
 from alerts.sinks.nudges import NudgeTopicSink
 from alerts.sinks.recheck import StillWanted
@@ -37,17 +38,17 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     send = faust_send(app)
     chat = chat_sinks_from_env()
     # One throttle per channel; each keeps at most one nudge per host per interval.
-    throttled = {
-        name: ThrottledNudger(sink, registry=rt.registry)
-        for name, sink in {"nudges": NudgeTopicSink(send, topic=rt.topics.nudges), **chat}.items()
-    }
-    sinks = {"console": console_feed(rt.redis, rt.kpi.key_prefix), **throttled}
+    senders: dict[str, Sink] = {"nudges": NudgeTopicSink(send, topic=rt.topics.nudges), **chat}
+    throttled = {name: ThrottledNudger(sink, registry=rt.registry)
+                 for name, sink in senders.items()}
+    feed = console_feed(rt.redis, rt.kpi.key_prefix)
+    sinks: dict[str, Sink] = {"console": feed, **throttled}
     alerts_rt = install(app, rt.store, rt.redis, registry=rt.registry, topics=rt.topics,
                         send=send, sinks=sinks, pipeline_config=pipeline_config(list(chat)),
                         **settings.install_kwargs())
     # Held nudges are re-checked just before they go: a silence or an acknowledgement made
     # while one waited for its host's slot keeps it quiet.
-    still_wanted = StillWanted(alerts_rt.silences, sinks["console"])
+    still_wanted = StillWanted(alerts_rt.silences, feed)
     for nudger in throttled.values():
         nudger.still_wanted = still_wanted
     if chat:

@@ -60,7 +60,7 @@ def register_views(app: faust.App, rt: Runtime, settings: ApiSettings | None = N
     api = WorkerApi(rt.store, settings, registry=rt.registry, collector=rt.collector,
                     redis_errors=REDIS_ERRORS, problems=problems,
                     alert_states=lambda: alert_states(app))
-    app.roompulse_api = api  # type: ignore[attr-defined]
+    app.roompulse_api = api  # type: ignore[attr-defined]  # our handle, like roompulse_alerts
 
     def page(path: str, handler) -> None:
         class View(web.View):

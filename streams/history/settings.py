@@ -33,6 +33,9 @@ class HistorySettings(BaseSettings):
     backfill_minutes: int = Field(30, ge=0, le=30, description=(
         "after a restart or leader change, minutes written back from now at most (Redis keeps "
         "fine buckets ~35 min)"))
+    summary_interval_s: float = Field(300.0, ge=0, le=86400, description=(
+        "a live broadcast's summary is rewritten at most this often (and always once it has "
+        "ended); it is the costly read (every product's distinct counts)"))
     max_rooms: int = Field(5000, ge=1, description="live rooms written per pass at most")
     timezone: str = Field("Asia/Shanghai", description="the zone of a broadcast's date (--date)")
     connect_timeout_s: float = Field(10.0, gt=0, description="PostgreSQL connect timeout")

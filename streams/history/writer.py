@@ -57,7 +57,8 @@ class HistoryWriter:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roompulse-history")
         self._next: dict[str, int] = {}  # broadcast id -> first minute not yet written
         self._states: dict[str, dict[int, dict]] = {}  # recent minutes' stage/phase/pin
-        self._seen: dict[str, int | None] = {}  # broadcast id -> last event summarised
+        # broadcast id -> (last event summarised, when, whether it had ended)
+        self._seen: dict[str, tuple[int | None, float, bool]] = {}
         self._purged = 0.0
 
     async def _db(self, fn: Any, *args: Any) -> Any:
@@ -123,14 +124,15 @@ class HistoryWriter:
             for m in [m for m in states if m < end - s.rewrite_minutes * MINUTE_MS]:
                 del states[m]
             summary = None
-            if self._seen.get(bid, -1) != st.last_event_ms or rows:
+            if self._summary_due(bid, st, clock):
                 summary = await read_summary(self.kpis, st.room_id, now_ms=clock)
             if rows or summary is not None:
                 await self._db(store.save, summary, rows, bid, st.room_id, int(time.time() * 1000))
                 self.metrics.rows.labels("minute").inc(len(rows))
                 if summary is not None:
                     self.metrics.rows.labels("broadcast").inc()
-                    self._seen[bid] = st.last_event_ms
+                    self._seen[bid] = (st.last_event_ms, time.monotonic(),
+                                       st.broadcast_end_ms is not None)
                 written += 1
             self._next[bid] = max(end, self._next.get(bid, end))
         for bid in [b for b in self._next if b not in live]:  # bounded by the live rooms
@@ -141,6 +143,18 @@ class HistoryWriter:
             self._purged = time.monotonic()
             await self._db(store.purge, int(time.time() * 1000), s.retention_days)
         return written
+
+    def _summary_due(self, bid: str, st: Any, clock: int) -> bool:
+        """First pass, once after the broadcast ended, else every summary_interval_s while
+        events still arrive."""
+        seen = self._seen.get(bid)
+        if seen is None:
+            return True
+        last_event, at, ended = seen
+        if st.broadcast_end_ms is not None and clock >= st.broadcast_end_ms:
+            return not ended or last_event != st.last_event_ms  # late events after the end
+        return last_event != st.last_event_ms and \
+            time.monotonic() - at >= self.settings.summary_interval_s
 
     async def close(self) -> None:
         if self._store is not None and self._owns:

@@ -9,6 +9,7 @@ from typing import Any
 import mode
 from faust import web
 
+from alerts.sinks.console import AlertFeed
 from alerts.targets import Targets
 from streams.history.api import ReportApi
 from streams.history.settings import HistorySettings
@@ -28,14 +29,16 @@ def _page(app: Any, path: str, handler: Callable) -> None:
 
 
 def install_history(app: Any, rt: Any, settings: HistorySettings | None = None,
-                    targets: Callable[[], Targets] | None = None) -> HistoryWriter | None:
+                    targets: Callable[[], Targets] | None = None,
+                    feed: AlertFeed | None = None) -> HistoryWriter | None:
     """Register the writer on `app` (leader only) and the report API (every worker); `rt`
-    gives the KPI store and the registry, `targets` the current (hot-reloaded) targets."""
+    gives the KPI store and the registry, `targets` the current (hot-reloaded) targets, `feed`
+    the console feed the alert timeline is read from."""
     settings = settings or HistorySettings()
     if not settings.enabled:
         log.info("history disabled (ROOMPULSE_HISTORY_ENABLED=false)")
         return None
-    writer = HistoryWriter(rt.store, settings, registry=rt.registry)
+    writer = HistoryWriter(rt.store, settings, registry=rt.registry, feed=feed)
     api = ReportApi(settings, targets=targets)
     for path, handler in api.routes():
         _page(app, path, handler)

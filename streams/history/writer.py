@@ -16,6 +16,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from alerts.sinks.console import AlertFeed
+from streams.history.alertlog import AlertLog
 from streams.history.db import HistoryError
 from streams.history.settings import HistorySettings
 from streams.history.snapshot import (
@@ -48,8 +50,10 @@ class HistoryMetrics:
 
 class HistoryWriter:
     def __init__(self, kpis: KpiStoreBase, settings: HistorySettings | None = None, *,
-                 registry: CollectorRegistry, store: HistoryStore | None = None) -> None:
+                 registry: CollectorRegistry, store: HistoryStore | None = None,
+                 feed: AlertFeed | None = None) -> None:
         self.kpis = kpis
+        self.alerts = AlertLog(feed) if feed is not None else None
         self.settings = settings or HistorySettings()
         self.metrics = HistoryMetrics(registry)
         self._store = store
@@ -97,6 +101,7 @@ class HistoryWriter:
         if clock is None:
             return 0
         store = await self._db(self._open)
+        await self._poll_alerts()
         open_minute = clock - clock % MINUTE_MS
         s = self.settings
         written = 0
@@ -126,6 +131,9 @@ class HistoryWriter:
             summary = None
             if self._summary_due(bid, st, clock):
                 summary = await read_summary(self.kpis, st.room_id, now_ms=clock)
+                if summary is not None and self.alerts is not None:
+                    summary["alerts"] = self.alerts.timeline(
+                        st.room_id, st.broadcast_start_ms, st.broadcast_end_ms)
             if rows or summary is not None:
                 await self._db(store.save, summary, rows, bid, st.room_id, int(time.time() * 1000))
                 self.metrics.rows.labels("minute").inc(len(rows))
@@ -135,6 +143,8 @@ class HistoryWriter:
                                        st.broadcast_end_ms is not None)
                 written += 1
             self._next[bid] = max(end, self._next.get(bid, end))
+        if self.alerts is not None:
+            self.alerts.keep({b.rpartition("@")[0] for b in live})
         for bid in [b for b in self._next if b not in live]:  # bounded by the live rooms
             self._next.pop(bid, None)
             self._states.pop(bid, None)
@@ -143,6 +153,15 @@ class HistoryWriter:
             self._purged = time.monotonic()
             await self._db(store.purge, int(time.time() * 1000), s.retention_days)
         return written
+
+    async def _poll_alerts(self) -> None:
+        """The feed is Redis too; without it the minutes are still worth writing."""
+        if self.alerts is None:
+            return
+        try:
+            await self.alerts.poll()
+        except Exception as exc:  # noqa: BLE001 - the alert timeline is optional
+            log.warning("history: alert feed not read: %s", type(exc).__name__)
 
     def _summary_due(self, bid: str, st: Any, clock: int) -> bool:
         """First pass, once after the broadcast ended, else every summary_interval_s while

@@ -36,6 +36,14 @@ def annotations(minutes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def alert_summary(alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """How many fired, how many of those were acknowledged, and the median time it took."""
+    acks = sorted(a["time_to_ack_ms"] for a in alerts if a["state"] == "acknowledged")
+    return {"fired": sum(1 for a in alerts if a["state"] == "fired"),
+            "acknowledged": len(acks),
+            "median_time_to_ack_ms": acks[len(acks) // 2] if acks else None}
+
+
 def _sources(summary: dict[str, Any], conv: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for s in summary.get("sources", []):
@@ -108,6 +116,7 @@ def build_report(summary: dict[str, Any], minutes: list[dict[str, Any]], targets
         "regions": regions or [],
         "hosts": [],
         "alerts": alerts or [],
+        "alerts_summary": alert_summary(alerts or []),
         "series": [{"minute_ms": m["minute_ms"], "online": m["online"], "gmv": m["gmv"],
                     "entries": m["entries"], "orders": m["orders"]} for m in minutes],
         "annotations": annotations(minutes),

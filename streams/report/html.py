@@ -174,6 +174,9 @@ def _regions(r: dict[str, Any], lang: str) -> str:
             f'{rows}</table></section>')
 
 
+STATES = ("fired", "resolved", "acknowledged")
+
+
 def _value(v: float | None) -> str:
     return "-" if v is None else f"{v:.4g}"
 
@@ -184,9 +187,12 @@ def _alerts(r: dict[str, Any], lang: str) -> str:
         return f'<section><h2>{T("alerts")}</h2><p class="muted">{T("none")}</p></section>'
     rows = "".join(
         f'<tr><td>{svg.clock(a["at"], TZ)}</td><td>{escape(a["rule"])}</td>'
-        f'<td>{T(a["state"]) if a["state"] in ("fired", "resolved") else escape(a["state"])}</td>'
+        f'<td>{T(a["state"]) if a["state"] in STATES else escape(a["state"])}'
+        f'{" · " + escape(str(a["by"])) if a.get("by") else ""}</td>'
         f'<td class="n">{_value(a.get("value"))}</td></tr>' for a in r["alerts"])
-    return (f'<section><h2>{T("alerts")}</h2><table><tr><th>{T("time")}</th><th>'
+    tta = r["alerts_summary"]["median_time_to_ack_ms"]
+    ack = "" if tta is None else f'<p>{T("time_to_ack")}: {dur(tta)}</p>'
+    return (f'<section><h2>{T("alerts")}</h2>{ack}<table><tr><th>{T("time")}</th><th>'
             f'{T("alert_rule")}</th><th></th><th class="n"></th></tr>{rows}</table></section>')
 
 

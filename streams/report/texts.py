@@ -60,6 +60,8 @@ _T: dict[str, tuple[str, str]] = {
     "alert_rule": ("规则", "Rule"),
     "fired": ("触发", "fired"),
     "resolved": ("恢复", "resolved"),
+    "acknowledged": ("已确认", "acknowledged"),
+    "time_to_ack": ("确认用时（中位）", "time to acknowledge (median)"),
     "none": ("无", "none"),
     "no_data": ("无数据", "no data"),
     "hosts": ("主播", "Hosts"),

@@ -73,5 +73,5 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     install_worker_console(app, rt, silences=alerts_rt.silences,
                            targets=alerts_rt.config.targets)
     # History (minutes, summaries) on its own leader timer: never inside the KPI loop.
-    install_history(app, rt, targets=alerts_rt.config.targets)
+    install_history(app, rt, targets=alerts_rt.config.targets, feed=sinks["console"])
     return alerts_rt

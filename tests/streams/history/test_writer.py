@@ -88,3 +88,39 @@ async def test_a_failing_database_is_counted_and_never_raises(recorded):
     assert set(results) == {0} and broken.calls == len(results)
     assert registry.get_sample_value("roompulse_history_failures_total",
                                      {"retryable": "true"}) == len(results)
+
+
+async def test_alert_timeline_from_the_console_feed(history, recorded, recorded_data):
+    from alerts.sinks.console import MemoryConsoleFeed
+    from tests.streams.console.conftest import make_alert
+
+    feed = MemoryConsoleFeed()
+    kpis = InMemoryKpiStore()
+    writer = HistoryWriter(kpis, HistorySettings(), registry=CollectorRegistry(), store=history,
+                           feed=feed)
+    start = recorded_data["summary"]["start_ms"]
+    fired_at = start + 10 * 60_000
+    passes = 0
+
+    async def tick() -> None:
+        nonlocal passes
+        passes += 1
+        if passes == 11:
+            await feed.send([make_alert(starts_at=fired_at),
+                             make_alert(room="room-9", starts_at=fired_at)])
+            await feed.ack(make_alert(starts_at=fired_at).fingerprint, "alice",
+                           now_ms=fired_at + 90_000)
+        if passes == 20:
+            await feed.send([make_alert(starts_at=fired_at, state="resolved")])
+        await writer.tick()
+
+    await collect(recorded[0], "room-1", store=kpis, after_minute=tick)
+    stored = history.load(recorded_data["summary"]["broadcast_id"])
+    timeline = stored["summary"]["alerts"]
+    assert [(a["state"], a["at"]) for a in timeline] == [
+        ("fired", fired_at), ("acknowledged", fired_at + 90_000),
+        ("resolved", fired_at + 120_000)]
+    assert timeline[1]["by"] == "alice" and timeline[1]["time_to_ack_ms"] == 90_000
+    report = report_from_data(stored, Targets.load())
+    assert report["alerts_summary"] == {"fired": 1, "acknowledged": 1,
+                                        "median_time_to_ack_ms": 90_000}

@@ -11,7 +11,7 @@ READ_ROUNDS = 20  # feed entries read per pass at most: 20 x 100 (the feed keeps
 MAX_PER_ROOM = 500  # timeline entries kept per room (oldest dropped)
 
 
-def entry_of(kind: str, data: dict[str, Any], rule_of: dict[str, tuple[str, str]]
+def entry_of(kind: str, data: dict[str, Any], rule_of: dict[str, tuple[str, str, Any]]
              ) -> tuple[str, dict[str, Any]] | None:
     """(room, timeline entry) of one feed entry, or None for what the timeline does not show."""
     if kind == "alert":
@@ -20,15 +20,17 @@ def entry_of(kind: str, data: dict[str, Any], rule_of: dict[str, tuple[str, str]
         at = a.get("starts_at") if firing else a.get("ends_at")
         if not isinstance(a.get("room_id"), str) or not isinstance(at, int):
             return None
-        rule_of[a["fingerprint"]] = (a["room_id"], a["rule"])
+        kpi = (a.get("evidence") or {}).get("kpi")
+        rule_of[a["fingerprint"]] = (a["room_id"], a["rule"], kpi)
         return a["room_id"], {
             "rule": a["rule"], "state": "fired" if firing else "resolved", "at": at,
-            "value": (a.get("evidence") or {}).get("value"), "labels": a.get("labels") or {},
-            "fingerprint": a["fingerprint"], "starts_at": a["starts_at"]}
+            "kpi": kpi, "value": (a.get("evidence") or {}).get("value"),
+            "labels": a.get("labels") or {}, "fingerprint": a["fingerprint"],
+            "starts_at": a["starts_at"]}
     if kind == "ack" and data.get("fingerprint") in rule_of:
-        room, rule = rule_of[data["fingerprint"]]
+        room, rule, kpi = rule_of[data["fingerprint"]]
         # acknowledgements carry wall time; alerts stream time (equal for a live room)
-        return room, {"rule": rule, "state": "acknowledged", "at": data["at_ms"],
+        return room, {"rule": rule, "state": "acknowledged", "at": data["at_ms"], "kpi": kpi,
                       "by": data.get("by"), "fingerprint": data["fingerprint"],
                       "starts_at": data["starts_at"],
                       "time_to_ack_ms": data["at_ms"] - data["starts_at"]}
@@ -41,7 +43,7 @@ class AlertLog:
         self._last = "0-0"
         self._rooms: dict[str, list[dict[str, Any]]] = {}
         self._keys: set[tuple] = set()  # an alert re-sent (group updates) is listed once
-        self._rule_of: dict[str, tuple[str, str]] = {}  # fingerprint -> (room, rule)
+        self._rule_of: dict[str, tuple[str, str, Any]] = {}  # fingerprint -> (room, rule, kpi)
 
     async def poll(self) -> int:
         """Read what the feed got since the last poll; returns the entries added."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from alerts.targets import Targets
 from streams.report import texts
+from streams.report.effects import with_effects
 from streams.report.funnel import PRIVATE_SOURCES, funnel, room_target, source_label, weakest
 
 REPORT_FORMAT = "roompulse-report/1"
@@ -115,7 +116,7 @@ def build_report(summary: dict[str, Any], minutes: list[dict[str, Any]], targets
         "products": _products(summary),
         "regions": regions or [],
         "hosts": [],
-        "alerts": alerts or [],
+        "alerts": with_effects(alerts or [], minutes),
         "alerts_summary": alert_summary(alerts or []),
         "series": [{"minute_ms": m["minute_ms"], "online": m["online"], "gmv": m["gmv"],
                     "entries": m["entries"], "orders": m["orders"]} for m in minutes],

@@ -181,6 +181,13 @@ def _value(v: float | None) -> str:
     return "-" if v is None else f"{v:.4g}"
 
 
+def _effect(a: dict[str, Any]) -> str:
+    """An acknowledgement's KPI 10 minutes before → 10 minutes after."""
+    e = a["effect"]
+    return f'{escape(e["kpi"])} {_value(e["before"])} → {_value(e["after"])} ' \
+        f'({_signed(e["change"])})'
+
+
 def _alerts(r: dict[str, Any], lang: str) -> str:
     T = texts.tr(lang)
     if not r["alerts"]:
@@ -189,7 +196,8 @@ def _alerts(r: dict[str, Any], lang: str) -> str:
         f'<tr><td>{svg.clock(a["at"], TZ)}</td><td>{escape(a["rule"])}</td>'
         f'<td>{T(a["state"]) if a["state"] in STATES else escape(a["state"])}'
         f'{" · " + escape(str(a["by"])) if a.get("by") else ""}</td>'
-        f'<td class="n">{_value(a.get("value"))}</td></tr>' for a in r["alerts"])
+        f'<td class="n">{_effect(a) if a.get("effect") else _value(a.get("value"))}</td></tr>'
+        for a in r["alerts"])
     tta = r["alerts_summary"]["median_time_to_ack_ms"]
     ack = "" if tta is None else f'<p>{T("time_to_ack")}: {dur(tta)}</p>'
     return (f'<section><h2>{T("alerts")}</h2>{ack}<table><tr><th>{T("time")}</th><th>'

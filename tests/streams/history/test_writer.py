@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.targets import Targets
@@ -11,7 +12,7 @@ from streams.history.settings import HistorySettings
 from streams.history.store import HistoryStore
 from streams.history.writer import HistoryWriter
 from streams.kpi.store_memory import InMemoryKpiStore
-from streams.report.make import report_from_data
+from streams.report.make import render, report_from_data
 from streams.report.recording import collect
 
 STATE_KEYS = ("stage", "phase", "pin_id", "pin_name")
@@ -124,3 +125,16 @@ async def test_alert_timeline_from_the_console_feed(history, recorded, recorded_
     report = report_from_data(stored, Targets.load())
     assert report["alerts_summary"] == {"fired": 1, "acknowledged": 1,
                                         "median_time_to_ack_ms": 90_000}
+    # the CTR in the 10 minutes after the acknowledgement against the 10 before
+    ack_at = fired_at + 90_000
+    rows = recorded_data["minutes"]
+
+    def ctr(lo: int, hi: int) -> float:
+        sel = [m for m in rows if lo <= m["minute_ms"] < hi]
+        return sum(m["product_clicks"] for m in sel) / sum(m["product_exposures"] for m in sel)
+
+    effect = report["alerts"][1]["effect"]
+    assert effect["kpi"] == "ctr" and effect["minutes_before"] == effect["minutes_after"] == 10
+    assert effect["before"] == pytest.approx(ctr(ack_at - 600_000, ack_at))
+    assert effect["after"] == pytest.approx(ctr(ack_at, ack_at + 600_000))
+    assert "ctr " in render(report, "html").decode()

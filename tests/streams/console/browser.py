@@ -51,7 +51,7 @@ def chromium():
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def login(driver, url: str, token: str):
+def login(driver, url: str, token: str, room: str = "room-1"):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
@@ -61,7 +61,7 @@ def login(driver, url: str, token: str):
     field.send_keys(token)
     driver.find_element(By.ID, "login-btn").click()
     WebDriverWait(driver, WAIT_S).until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, "#rooms article[data-room='room-1']")))
+        EC.presence_of_element_located((By.CSS_SELECTOR, f"#rooms article[data-room='{room}']")))
 
 
 def text(driver, css: str) -> str:
@@ -91,6 +91,31 @@ def card(fp: str) -> str:
     return f"#feed li.alert[data-fp='{fp}'][data-state='firing']"
 
 
+def overview(driver) -> dict:
+    """The overview as shown, read in one script (a live re-render cannot split the reading):
+    the cards' room ids in order, their firing badges, and the pager's text."""
+    return driver.execute_script("""
+        const cards = [...document.querySelectorAll('#rooms article.room')];
+        return {rooms: cards.map(c => c.dataset.room),
+                badges: cards.map(c => (c.querySelector('.badge.alerts') || {}).innerText || ''),
+                range: document.getElementById('room-range').innerText};""")
+
+
+def wait_overview(driver, check) -> dict:
+    """The overview once `check(overview)` holds (it re-renders after each fetch)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    seen: list[dict] = []
+
+    def ready(d):
+        seen.append(overview(d))
+        return seen[-1] if check(seen[-1]) else False
+
+    try:
+        return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(ready)
+    except TimeoutException:
+        raise AssertionError(f"overview never matched; last seen {seen[-1:]}") from None
 
 
 def _save(driver, path: str) -> None:

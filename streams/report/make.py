@@ -15,11 +15,12 @@ from streams.report.build import build_report
 from streams.report.compare import compare
 from streams.report.html import render_html
 from streams.report.markdown import render_markdown
-from streams.report.recording import collect
+from streams.report.recording import collect, room_values
 from streams.report.weekly import WEEKLY_FORMAT
 from streams.report.weekly_render import render_weekly_html, render_weekly_markdown
 
 FORMATS = ("html", "json", "md")
+RESOLVE_GRACE_MS = 10 * 60_000
 
 
 class ReportError(Exception):
@@ -56,9 +57,13 @@ async def data_from_recording(path: str | Path, room_id: str, *, rules: RulePack
     summary["alerts"] = []
     if alerts:
         targets = targets or Targets.load()
-        res = await backtest_values(c.values, rules or RulePack.load(), targets,
+        res = await backtest_values(room_values(path, room_id), rules or RulePack.load(), targets,
                                     settings=settings)
-        summary["alerts"] = alert_timeline(res.transitions, room_id)
+        # The backtest keeps what the live time policy would refuse (an event dated years
+        # ahead); what it says after the broadcast (and a resolution's grace) is no part of it.
+        last = (summary.get("end_ms") or summary["as_of_ms"]) + RESOLVE_GRACE_MS
+        summary["alerts"] = [a for a in alert_timeline(res.transitions, room_id)
+                             if summary["start_ms"] <= a["at"] <= last]
     return {"summary": summary, "minutes": c.minutes}
 
 

@@ -4,7 +4,7 @@ minute by minute exactly as the live history writer reads Redis."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,13 @@ class Collected:
     audience: Audience = field(default_factory=Audience)
     events: int = 0
     dead_letters: Counter = field(default_factory=Counter)
-    values: list[bytes] = field(default_factory=list)  # the room's messages, for a backtest
+
+
+def room_values(path: str | Path, room_id: str) -> Iterator[bytes]:
+    """The room's messages in a recording, read again (a backtest needs no copy in memory)."""
+    for rec in read_recording(path):
+        if _room_of(rec) == room_id:
+            yield rec.value
 
 
 def _room_of(rec) -> str | None:
@@ -110,7 +116,6 @@ async def collect(path: str | Path, room_id: str, settings: KpiSettings | None =
     for n, rec in enumerate(read_recording(path)):
         if _room_of(rec) != room_id:
             continue
-        run.out.values.append(rec.value)
         ts = rec.obj.get("ts") if rec.obj is not None else None
         # A message whose ts is implausibly far ahead (it will be dead-lettered) or not a
         # number does not move the minute; it goes into the current batch.

@@ -79,9 +79,18 @@ class ReportApi:
                      {"WWW-Authenticate": 'Bearer realm="roompulse"'})
 
     async def list(self, request: web.Request) -> web.Response:
-        """Newest first; `room` filters, `limit` (1..500, default 100) bounds."""
         if (denied := self._denied(request)) is not None:
             return denied
+        return await self.list_broadcasts(request)
+
+    async def report(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        return await self.broadcast_report(request)
+
+    async def list_broadcasts(self, request: web.Request) -> web.Response:
+        """Newest first; `room` filters, `limit` (1..500, default 100) bounds. No auth check:
+        the caller (bearer tokens here, the console's session there) made it."""
         room = request.query.get("room") or None
         try:
             limit = int(request.query.get("limit", "100"))
@@ -95,10 +104,8 @@ class ReportApi:
             return _unavailable(exc)
         return _json({"broadcasts": rows})
 
-    async def report(self, request: web.Request) -> web.Response:
-        """`format` json (default) or html or md; `lang` zh-CN (default) or en."""
-        if (denied := self._denied(request)) is not None:
-            return denied
+    async def broadcast_report(self, request: web.Request) -> web.Response:
+        """`format` json (default) or html or md; `lang` zh-CN (default) or en. No auth check."""
         fmt = request.query.get("format", "json")
         lang = request.query.get("lang", "zh-CN")
         if fmt not in FORMATS or lang not in LANGS:

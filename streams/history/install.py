@@ -12,6 +12,7 @@ from faust import web
 from alerts.sinks.console import AlertFeed
 from alerts.targets import Targets
 from streams.history.api import ReportApi
+from streams.history.console_reports import add_console_reports
 from streams.history.settings import HistorySettings
 from streams.history.writer import HistoryWriter
 
@@ -30,10 +31,11 @@ def _page(app: Any, path: str, handler: Callable) -> None:
 
 def install_history(app: Any, rt: Any, settings: HistorySettings | None = None,
                     targets: Callable[[], Targets] | None = None,
-                    feed: AlertFeed | None = None) -> HistoryWriter | None:
+                    feed: AlertFeed | None = None, console: Any = None) -> HistoryWriter | None:
     """Register the writer on `app` (leader only) and the report API (every worker); `rt`
     gives the KPI store and the registry, `targets` the current (hot-reloaded) targets, `feed`
-    the console feed the alert timeline is read from."""
+    the console feed the alert timeline is read from, `console` the console's context (its
+    Reports page and session-checked routes)."""
     settings = settings or HistorySettings()
     if not settings.enabled:
         log.info("history disabled (ROOMPULSE_HISTORY_ENABLED=false)")
@@ -42,6 +44,8 @@ def install_history(app: Any, rt: Any, settings: HistorySettings | None = None,
     api = ReportApi(settings, targets=targets)
     for path, handler in api.routes():
         _page(app, path, handler)
+    if console is not None:
+        add_console_reports(app.web.web_app, console, api)
 
     @app.timer(settings.interval_s, on_leader=True)
     async def write_history() -> None:

@@ -51,6 +51,9 @@ async def test_worker_writes_history_and_serves_reports(stack, topic_settings, t
             assert report["orders"] == truth["totals"]["paid_orders"]
             async with http.get(f"{proc.url}/api/broadcasts/{bid}/report?format=html") as r:
                 assert r.status == 200 and "直播复盘报告" in await r.text()
+            # the console's Reports page is there too (and wants a console login)
+            async with http.get(f"{proc.url}/console/api/reports", allow_redirects=False) as r:
+                assert r.status == 302, await r.text()
     finally:
         proc.stop()
     assert (tmp_path / "history.sqlite3").exists()

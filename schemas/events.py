@@ -59,6 +59,14 @@ class Phase(StrEnum):
     replay = "replay"
 
 
+class ProductRole(StrEnum):
+    """A product's role in the assortment plan (seed: 引流款 / 利润款 / 战略款, 3:5:2)."""
+
+    traffic = "traffic"  # 引流款: draws viewers, thin margin
+    profit = "profit"  # 利润款: carries the margin
+    strategic = "strategic"  # 战略款: brand or new-line building
+
+
 class OrderStatus(StrEnum):
     created = "created"
     paid = "paid"
@@ -149,6 +157,8 @@ class Enter(BaseEvent):
     type: Literal["enter"] = "enter"
     source: Source = Source.other
     region: Annotated[str, Field(max_length=64)] | None = None
+    # where the platform gives one, e.g. "18-23", "24-30", "31-40", "41-50", "50+"
+    age_band: Annotated[str, Field(min_length=1, max_length=16)] | None = None
 
 
 class Leave(BaseEvent):
@@ -243,6 +253,7 @@ class ProductPinned(BaseEvent):
     type: Literal["product_pinned"] = "product_pinned"
     product_id: Id
     product_name: Annotated[str, Field(min_length=1, max_length=256)]
+    role: ProductRole | None = None
 
 
 class AdSpend(BaseEvent):
@@ -250,6 +261,14 @@ class AdSpend(BaseEvent):
     amount: Money
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
     audience_package: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class HostChange(BaseEvent):
+    """A host (or AI virtual host) takes over the room from this moment."""
+
+    type: Literal["host_change"] = "host_change"
+    host_id: Id
+    host_name: Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class StockUpdate(BaseEvent):
@@ -264,6 +283,7 @@ ROOM_EVENTS: tuple[type[BaseEvent], ...] = (
 )
 CONTROL_EVENTS: tuple[type[BaseEvent], ...] = (
     BroadcastStart, BroadcastEnd, StageChange, PhaseChange, ProductPinned, AdSpend, StockUpdate,
+    HostChange,
 )
 ALL_EVENTS = ROOM_EVENTS + CONTROL_EVENTS
 

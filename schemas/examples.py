@@ -14,7 +14,7 @@ def _ex(etype: str, n: int, **fields: Any) -> dict[str, Any]:
 
 
 _CONTROL = {"broadcast_start", "broadcast_end", "stage_change", "phase_change", "product_pinned",
-            "ad_spend", "stock_update"}
+            "ad_spend", "stock_update", "host_change"}
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "room_exposure": _ex("room_exposure", 1, source="recommend"),
@@ -38,4 +38,5 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "ad_spend": _ex("ad_spend", 18, amount=5000.0, currency="CNY",
                     audience_package="lookalike-buyers-30d"),
     "stock_update": _ex("stock_update", 19, product_id="sku-1001", stock=420),
+    "host_change": _ex("host_change", 20, host_id="host-07", host_name="小雅"),
 }

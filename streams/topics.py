@@ -26,7 +26,7 @@ TOPIC_OF_TYPE: dict[str, str] = {
     **dict.fromkeys(
         (
             "broadcast_start", "broadcast_end", "stage_change", "phase_change",
-            "product_pinned", "ad_spend", "stock_update",
+            "product_pinned", "ad_spend", "stock_update", "host_change",
         ),
         "control",
     ),

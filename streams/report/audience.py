@@ -30,6 +30,7 @@ class Audience:
 
     def __init__(self) -> None:
         self._region: dict[str, str | None] = {}
+        self._age: dict[str, str | None] = {}
         self._source: dict[str, str] = {}
         self._entries: dict[str, int] = defaultdict(int)
         self._watch: dict[str, int] = defaultdict(int)
@@ -37,6 +38,7 @@ class Audience:
         self._buyers: set[str] = set()
         self._gmv: dict[str, int] = defaultdict(int)
         self.any_region = False
+        self.any_age = False
 
     def add(self, ev: dict[str, Any]) -> None:
         user = ev.get("user_id")
@@ -48,6 +50,9 @@ class Audience:
             self.any_region |= region is not None
             # a viewer's first entry decides the region and the source they are counted under
             self._region.setdefault(user, region)
+            age = ev.get("age_band")
+            self.any_age |= age is not None
+            self._age.setdefault(user, age)
             self._source.setdefault(user, ev.get("source") or "other")
             self._entries[user] += 1
         elif kind == "leave":
@@ -97,6 +102,10 @@ class Audience:
     def regions(self) -> list[dict[str, Any]]:
         """Per region: UV share, stay, interaction and conversion; [] when no entry had one."""
         return self._rows(self._region, "region") if self.any_region else []
+
+    def age_bands(self) -> list[dict[str, Any]]:
+        """The same per age band (where the platform gives one); [] when none did."""
+        return self._rows(self._age, "age_band") if self.any_age else []
 
     def sources(self) -> dict[str, dict[str, Any]]:
         """Per entry source: viewers' conversion (buyers / UV) and GMV."""

@@ -76,6 +76,9 @@ def build_report(summary: dict[str, Any], minutes: list[dict[str, Any]], targets
                  lang: str = "zh-CN", regions: list[dict[str, Any]] | None = None,
                  source_conversion: dict[str, dict[str, Any]] | None = None,
                  alerts: list[dict[str, Any]] | None = None,
+                 hosts: list[dict[str, Any]] | None = None,
+                 age_bands: list[dict[str, Any]] | None = None,
+                 product_roles: list[dict[str, Any]] | None = None,
                  gmv_target: float | None = None) -> dict[str, Any]:
     room = summary["room"]
     room_id, brand = summary["room_id"], summary.get("brand_id")
@@ -115,7 +118,9 @@ def build_report(summary: dict[str, Any], minutes: list[dict[str, Any]], targets
         "private_share": private / entries if entries else None,
         "products": _products(summary),
         "regions": regions or [],
-        "hosts": [],
+        "hosts": hosts or [],
+        "age_bands": age_bands or [],
+        "product_roles": product_roles or [],
         "alerts": with_effects(alerts or [], minutes),
         "alerts_summary": alert_summary(alerts or []),
         "series": [{"minute_ms": m["minute_ms"], "online": m["online"], "gmv": m["gmv"],

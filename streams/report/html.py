@@ -177,6 +177,51 @@ def _regions(r: dict[str, Any], lang: str) -> str:
 STATES = ("fired", "resolved", "acknowledged")
 
 
+def _hosts(r: dict[str, Any], lang: str) -> str:
+    T = texts.tr(lang)
+    if not r["hosts"]:
+        return f'<section><h2>{T("hosts")}</h2><p class="muted">{T("hosts_none")}</p></section>'
+    rows = "".join(
+        f'<tr><td>{escape(h["host_name"])}</td><td class="n">{h["minutes"]:.0f} '
+        f'{T("minutes")}</td><td class="n">{num(h["uv"])}</td><td class="n">{money(h["gmv"])}'
+        f'</td><td class="n">{money(h["gmv_per_minute"])}</td><td class="n">'
+        f'{pct(h["interaction_rate"])}</td><td class="n">{pct(h["conversion"])}</td></tr>'
+        for h in r["hosts"])
+    return (f'<section id="hosts"><h2>{T("hosts")}</h2><table><tr><th>{T("host")}</th>'
+            f'<th class="n">{T("on_air")}</th><th class="n">UV</th><th class="n">GMV</th>'
+            f'<th class="n">{T("gmv_per_minute")}</th><th class="n">{T("interaction_rate")}</th>'
+            f'<th class="n">{T("conversion")}</th></tr>{rows}</table></section>')
+
+
+def _ages(r: dict[str, Any], lang: str) -> str:
+    T = texts.tr(lang)
+    if not r["age_bands"]:
+        return ""
+    rows = "".join(
+        f'<tr><td>{escape(x["age_band"] or T("unknown"))}</td><td class="n">{num(x["uv"])}</td>'
+        f'<td class="n">{pct(x["share"])}</td><td class="n">{dur(x["avg_stay_ms"])}</td>'
+        f'<td class="n">{pct(x["conversion"])}</td></tr>' for x in r["age_bands"])
+    return (f'<section id="ages"><h2>{T("age_bands")}</h2><table><tr><th>{T("age_band")}</th>'
+            f'<th class="n">UV</th><th class="n">{T("share")}</th><th class="n">'
+            f'{T("avg_stay")}</th><th class="n">{T("conversion")}</th></tr>{rows}</table>'
+            f'</section>')
+
+
+def _roles(r: dict[str, Any], lang: str) -> str:
+    T = texts.tr(lang)
+    if not r["product_roles"]:
+        return ""
+    rows = "".join(
+        f'<tr><td>{T("role_" + x["role"])}</td><td class="n">{x["products"]}</td>'
+        f'<td class="n">{pct(x["share"])}</td><td class="n">{pct(x["plan_share"])}</td>'
+        f'<td class="n">{money(x["gmv"])}</td><td class="n">{pct(x["gmv_share"])}</td></tr>'
+        for x in r["product_roles"])
+    return (f'<section id="roles"><h2>{T("roles")}</h2><table><tr><th>{T("role")}</th>'
+            f'<th class="n">{T("product")}</th><th class="n">{T("share")}</th><th class="n">'
+            f'{T("plan")}</th><th class="n">GMV</th><th class="n">GMV {T("share")}</th></tr>'
+            f'{rows}</table></section>')
+
+
 def _value(v: float | None) -> str:
     return "-" if v is None else f"{v:.4g}"
 
@@ -220,5 +265,5 @@ def render_html(r: dict[str, Any]) -> str:
         f'{T("minutes")}</p>{_headline(r, lang)}{_decomp(r, lang)}'
         f'<section id="curve"><h2>{T("curve")}</h2>{svg.curve(r["series"], r["annotations"], lang)}'
         f'</section>{_funnel(r, lang)}{_sources(r, lang)}{_products(r, lang)}{_regions(r, lang)}'
-        f'<section><h2>{T("hosts")}</h2><p class="muted">{T("hosts_none")}</p></section>'
+        f'{_hosts(r, lang)}{_ages(r, lang)}{_roles(r, lang)}'
         f'{_alerts(r, lang)}<p class="muted">{T("footer")}</p></main></body></html>\n')

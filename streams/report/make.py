@@ -54,6 +54,9 @@ async def data_from_recording(path: str | Path, room_id: str, *, rules: RulePack
     summary = dict(c.summary)
     summary["regions"] = c.audience.regions()
     summary["source_conversion"] = c.audience.sources()
+    summary["age_bands"] = c.audience.age_bands()
+    summary["hosts"] = c.segments.hosts(summary.get("end_ms") or summary["as_of_ms"])
+    summary["product_roles"] = c.segments.roles(summary["products"])
     summary["alerts"] = []
     if alerts:
         targets = targets or Targets.load()
@@ -73,6 +76,8 @@ def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN"
     broadcasts, newest first, from history) it also compares with them."""
     s = data["summary"]
     report = build_report(s, data["minutes"], targets, lang=lang, regions=s.get("regions"),
+                          hosts=s.get("hosts"), age_bands=s.get("age_bands"),
+                          product_roles=s.get("product_roles"),
                           source_conversion=s.get("source_conversion"), alerts=s.get("alerts"),
                           gmv_target=gmv_target)
     if "earlier" in data:

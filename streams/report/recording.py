@@ -19,6 +19,7 @@ from streams.kpi.fold import BatchFolder
 from streams.kpi.store_memory import InMemoryKpiStore
 from streams.recordings import read_recording
 from streams.report.audience import Audience
+from streams.report.segments import Segments
 
 GROUP = "report"
 TP = ("recording", 0)
@@ -42,6 +43,7 @@ class Collected:
     summary: dict[str, Any] | None
     minutes: list[dict[str, Any]] = field(default_factory=list)
     audience: Audience = field(default_factory=Audience)
+    segments: Segments = field(default_factory=Segments)
     events: int = 0
     dead_letters: Counter = field(default_factory=Counter)
 
@@ -84,7 +86,9 @@ class _Run:
         for r in p.rejected:
             self.out.dead_letters[r.why.reason.value] += 1
         for _, rec in p.folded:
-            self.out.audience.add(rec.obj if rec.obj is not None else {})
+            ev = rec.obj if rec.obj is not None else {}
+            self.out.audience.add(ev)
+            self.out.segments.add(ev)
         self.out.events += len(p.folded)
         self.batch = []
 

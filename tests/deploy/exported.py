@@ -15,6 +15,7 @@ from alerts.pipeline.fanout import FanoutStage
 from alerts.sinks.prometheus import PrometheusSink
 from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.install import build_runtime
+from streams.history.writer import HistoryMetrics
 from streams.settings import KafkaSettings
 from streams.worker.deadletter import DeadLetterSink
 from streams.worker.engine_metrics import EngineMetrics
@@ -67,7 +68,9 @@ def instruments(kpis: KpiCollector | None = None) -> Instruments:
     EngineMetrics(reg)  # the KPI loop's time policy, limits and apply outcomes
     DeadLetterSink(KafkaSettings(), "dlq", registry=reg)  # its send-failure counter
     kpis = kpis or KpiCollector(store=None, windows=["5m"], top_n=10)
+    kpis.limit(max_rooms=200, max_series=20_000, budget_s=1.0, registry=reg)  # as the worker
     reg.register(kpis)
+    HistoryMetrics(reg)  # the leader's history writer
     rt = build_runtime(store=None, redis=None, registry=reg, send=_no_send)
     (fanout,) = [s for s in rt.pipeline.stages if isinstance(s, FanoutStage)]
     # Host nudges are throttled per host; the throttle counts its decisions on the registry.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from html import escape
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import orjson
@@ -52,7 +52,7 @@ class ConsoleReports:
         resp = await self.api.list_broadcasts(request)
         if resp.status != 200:
             return resp
-        rows = orjson.loads(resp.body)["broadcasts"]
+        rows = orjson.loads(cast("bytes", resp.body))["broadcasts"]  # a json_response: bytes
         T = texts.tr(lang)
         base = f"{self.ctx.base}/api/broadcasts/"
         body = "".join(

@@ -68,7 +68,7 @@ class HistoryStore:
              broadcast_id: str, room_id: str, updated_ms: int) -> None:
         """Minutes and (when given) the summary of one broadcast, in one transaction."""
         rows = [(room_id, m["minute_ms"], broadcast_id, _json(m)) for m in minutes]
-        statements = [(UPSERT_MINUTE, rows)]
+        statements: list[tuple[str, list[tuple[Any, ...]]]] = [(UPSERT_MINUTE, list(rows))]
         if summary is not None:
             statements.append((UPSERT_BROADCAST, [(
                 summary["broadcast_id"], summary["room_id"], summary.get("brand_id"),

@@ -22,7 +22,7 @@ def _count(room: dict[str, dict[str, Any]], kpi: str) -> int:
     return int(v) if v is not None else 0
 
 
-def annotations(minutes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def timeline_marks(minutes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Stage/phase changes, pinned products and ad spend, at the minute they show up."""
     out: list[dict[str, Any]] = []
     prev: dict[str, Any] = {}
@@ -125,5 +125,5 @@ def build_report(summary: dict[str, Any], minutes: list[dict[str, Any]], targets
         "alerts_summary": alert_summary(alerts or []),
         "series": [{"minute_ms": m["minute_ms"], "online": m["online"], "gmv": m["gmv"],
                     "entries": m["entries"], "orders": m["orders"]} for m in minutes],
-        "annotations": annotations(minutes),
+        "annotations": timeline_marks(minutes),
     }

@@ -98,9 +98,9 @@ class Segments:
         for role in self._roles.values():
             count[role] += 1
         for p in products:
-            role = self._roles.get(p["product_id"])
-            if role is not None:
-                gmv[role] += p["kpis"].get("gmv", {}).get("value") or 0.0
+            prole = self._roles.get(p["product_id"])
+            if prole is not None:
+                gmv[prole] += p["kpis"].get("gmv", {}).get("value") or 0.0
         n, total = sum(count.values()), sum(gmv.values())
         return [{"role": role, "products": count.get(role, 0),
                  "share": count.get(role, 0) / n, "plan_share": plan,

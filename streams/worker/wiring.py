@@ -73,6 +73,6 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     console = install_worker_console(app, rt, silences=alerts_rt.silences,
                                      targets=alerts_rt.config.targets)
     # History (minutes, summaries) on its own leader timer: never inside the KPI loop.
-    install_history(app, rt, targets=alerts_rt.config.targets, feed=sinks["console"],
+    install_history(app, rt, targets=alerts_rt.config.targets, feed=feed,
                     console=console)
     return alerts_rt

@@ -240,8 +240,8 @@ class Evaluator:
                 rule, base, reading, minutes = readings[fp]
                 prev = self.series.get(fp) or base
                 context = {"evidence": reading.evidence.model_dump(), "minutes": minutes,
-                           "product_id": reading.product_id, "product_name": reading.product_name,
-                           "source": reading.source}
+                           "at": now, "product_id": reading.product_id,
+                           "product_name": reading.product_name, "source": reading.source}
                 prev = prev.model_copy(update={"context": context})
                 cond = reading.cond
             else:
@@ -258,6 +258,8 @@ class Evaluator:
             rule = rule or self._known.get(prev.rule)
             new, trans = step(prev, cond, now, for_ms=for_ms, keep_firing_for_ms=keep,
                               max_gap_ms=self.max_gap_ms)
+            if trans == State.resolved and fp not in readings:
+                new = new.model_copy(update={"context": as_of(new.context, now)})
             if trans is not None:
                 transitions.append(Transition(new.rule, new.room_id, fp, trans, now,
                                               new.context.get("evidence", {}).get("value"),
@@ -274,6 +276,21 @@ class Evaluator:
         transitions.sort(key=lambda t: (t.room_id, t.rule, t.fingerprint))
         alerts.sort(key=lambda a: (a.room_id, a.rule, a.fingerprint))
         return EvalResult(now, alerts, transitions)
+
+
+def as_of(ctx: dict[str, Any], now: int) -> dict[str, Any]:
+    """A series' context moved to `now` when it resolves without a reading this evaluation
+    (product unpinned, scope ended, rule removed): the minute is the minute of resolution,
+    and the last reading's value, which no longer holds, is not restated as the value now."""
+    minutes, at = ctx.get("minutes"), ctx.get("at")
+    if isinstance(minutes, (int, float)) and isinstance(at, int):
+        minutes = minutes + (now - at) / 60_000
+    elif minutes is not None:
+        minutes = None  # stored before "at" existed: unknown rather than stale
+    evidence = dict(ctx.get("evidence") or {})
+    if evidence:
+        evidence.update(value=None, numerator=None, denominator=None)
+    return {**ctx, "minutes": minutes, "at": now, "evidence": evidence}
 
 
 def build_alert(rule: Rule, s: Series) -> Alert:

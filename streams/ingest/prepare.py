@@ -10,8 +10,9 @@ from __future__ import annotations
 import gc
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from statistics import median_low
 from typing import Any, cast
 
@@ -39,6 +40,7 @@ def tune_gc() -> None:
 TP = tuple[str, int]
 _event_id, _ts, _type, _room = (itemgetter("event_id"), itemgetter("ts"), itemgetter("type"),
                                 itemgetter("room_id"))
+_record_ts = attrgetter("timestamp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,15 @@ class Prepared:
     size: int = 0
     late_s: list[float] = field(default_factory=list)  # lateness of late events (applied)
     refused_rooms: set[str] = field(default_factory=set)
-    # Records whose events went into `delta`, for dead-lettering them if the apply is refused.
-    folded: list[tuple[TP, Any]] = field(default_factory=list)
+    # Per slice, the records and the indices folded into `delta`: kept by reference (no copy
+    # per message), for dead-lettering them if the apply is refused.
+    folded: list[tuple[TP, list[Any], list[int]]] = field(default_factory=list)
+
+    def folded_records(self) -> Iterator[tuple[TP, Any]]:
+        """(partition, record) of every message folded into `delta`, in order."""
+        for key, records, keep in self.folded:
+            for i in keep:
+                yield key, records[i]
 
 
 def prepare(parts: list[tuple[TP, list]], state: IngestState, folder: BatchFolder,
@@ -113,7 +122,7 @@ def prepare(parts: list[tuple[TP, list]], state: IngestState, folder: BatchFolde
         state.watermarks.advance(key, list(map(_ts, good)))
     for key, records, keep, good in accepted:
         p.types.update(map(_type, good))
-        p.folded.extend((key, records[i]) for i in keep)
+        p.folded.append((key, records, keep))
     p.delta = delta
     return p
 
@@ -125,7 +134,7 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
     n = len(evs)
     bad = {i for i, ev in enumerate(evs) if type(ev) is DeadLetter} \
         if DeadLetter in set(map(type, evs)) else set()
-    if policy.ahead_of_record_ms:
+    if policy.ahead_of_record_ms and not _none_ahead(evs, records, bad, policy):
         for i, (ev, rec) in enumerate(zip(evs, records, strict=True)):
             if i not in bad and policy.ahead_of_record(ev["ts"], getattr(rec, "timestamp", None)):
                 evs[i] = DeadLetter(DeadLetterReason.future_ts, (
@@ -137,8 +146,12 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
         else list(map(_event_id, evs)))
     candidates = [i for i in range(n) if i not in bad and i not in dup_idx] \
         if bad or dup_idx else list(range(n))
-    refused = state.rooms.admit_all({evs[i]["room_id"] for i in candidates}, now_ms) \
-        if candidates else set()
+    if not candidates:
+        refused: set[str] = set()
+    elif len(candidates) == n:  # the common case: every message a candidate, rooms in C
+        refused = state.rooms.admit_all(set(map(_room, evs)), now_ms)
+    else:
+        refused = state.rooms.admit_all({evs[i]["room_id"] for i in candidates}, now_ms)
     # Lateness is judged against the watermark, or the slice's own median when that is ahead
     # (two events ten minutes behind their neighbours are late even in a partition's first
     # batch); a median, so that one skewed event in the slice moves nothing.
@@ -174,6 +187,20 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
         rec = records[i]
         p.rejected.append(Rejected(topic, partition, rec.offset, rec.key, rec.value, evs[i]))
     return keep, len(dup_idx)
+
+
+def _none_ahead(evs: list, records: list, bad: set[int], policy: TimePolicy) -> bool:
+    """True when no event can be ahead of its record's timestamp (checked in C: the newest
+    event against the oldest record), so the per-message check can be skipped."""
+    if bad:
+        return False
+    try:
+        oldest = min(map(_record_ts, records))
+    except (AttributeError, TypeError):  # records without timestamps (tests, files)
+        return False
+    if not isinstance(oldest, int) or oldest <= 0:  # a lone record without a timestamp
+        return False
+    return bool(max(map(_ts, evs)) <= oldest + policy.ahead_of_record_ms)
 
 
 def _careful_fold(accepted: list, folder: BatchFolder, p: Prepared) -> Delta:

@@ -85,11 +85,12 @@ class _Run:
         await self.store.apply(p.delta, p.offsets, GROUP, applied_ms)
         for r in p.rejected:
             self.out.dead_letters[r.why.reason.value] += 1
-        for _, rec in p.folded:
+        folded = [rec for _, rec in p.folded_records()]
+        for rec in folded:
             ev = rec.obj if rec.obj is not None else {}
             self.out.audience.add(ev)
             self.out.segments.add(ev)
-        self.out.events += len(p.folded)
+        self.out.events += len(folded)
         self.batch = []
 
     async def read_until(self, minute: int) -> None:

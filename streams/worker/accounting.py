@@ -66,9 +66,10 @@ def written_off(p: Prepared) -> tuple[Prepared, list[Rejected]]:
     Returns the replacement batch (empty delta) and the new dead letters to send."""
     why = DeadLetter(DeadLetterReason.internal, "the Redis apply refused this batch (a key of "
                      "the wrong type, or a script error); see the worker log")
-    extra = [Rejected(t, part, r.offset, r.key, r.value, why) for (t, part), r in p.folded]
+    extra = [Rejected(t, part, records[i].offset, records[i].key, records[i].value, why)
+             for (t, part), records, keep in p.folded for i in keep]
     counts = dict(p.counts)
-    for key, _ in p.folded:
+    for key, _, keep in p.folded:
         n, dead, dups = counts[key]
-        counts[key] = (n, dead + 1, dups)
+        counts[key] = (n, dead + len(keep), dups)
     return Prepared(Delta(), p.rejected + extra, p.offsets, counts, size=p.size), extra

@@ -85,7 +85,7 @@ def verdicts(msgs: list[Msg], runs: list, where: dict) -> tuple[dict[int, str], 
     wm_of: dict[int, int | None] = {}
     for fetch, p, wm in runs:
         assert set(p.offsets) == {tp for tp, _ in fetch}
-        folded = Counter((tp, r.offset) for tp, r in p.folded)
+        folded = Counter((tp, r.offset) for tp, r in p.folded_records())
         rejected = Counter((r.topic, r.partition, r.offset) for r in p.rejected)
         assert max(folded.values(), default=1) == 1 and max(rejected.values(), default=1) == 1
         assert p.delta.event_count == len(folded)

@@ -38,10 +38,11 @@ async def measure(stack: Stack, events: int, batch: int | None = None) -> dict:
     client = redis_client(stack.redis)
     store = RedisKpiStore(client, kpi)
     group = f"inproc{tag}"
-    inputs = [t for t in topics.inputs if t != topics.control]
-    engine = KpiEngine(stack.kafka, inputs, topics.deadletter, WorkerSettings(group_id=group, **(
-                           {} if batch is None else {"batch_max_records": batch})),
-                       kpi, store, WorkerMetrics(CollectorRegistry()))
+    inputs = list(topics.inputs)  # the control topic too: one ingest path, as the worker
+    worker = WorkerSettings(group_id=group) if batch is None else \
+        WorkerSettings(group_id=group, batch_max_records=batch)
+    engine = KpiEngine(stack.kafka, inputs, topics.deadletter, worker, kpi, store,
+                       WorkerMetrics(CollectorRegistry()))
     await engine.start()
     task = asyncio.create_task(engine.run())
     try:

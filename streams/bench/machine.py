@@ -51,7 +51,7 @@ def machine_info(cpuinfo: str | None = None) -> dict:
         except OSError:
             cpuinfo = ""
     try:
-        usable = len(os.sched_getaffinity(0))
+        usable: int | None = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         usable = os.cpu_count()
     try:
@@ -86,9 +86,9 @@ def reference_figures(events_per_s: float | None, cpu_s_per_million: float | Non
     `reference_cpu_ratio` compares CPU per event (reference CPU / worker CPU), which does not
     depend on how the machine's cores were shared between the processes at that moment.
     """
-    return {"reference_events_per_s": round(ref_events_per_s) if _positive(ref_events_per_s)
-            else None,
-            "reference_cpu_s_per_million": round(ref_cpu_s_per_million, 2)  # type: ignore[arg-type]
-            if _positive(ref_cpu_s_per_million) else None,
+    rate = ref_events_per_s if _positive(ref_events_per_s) else None
+    cpu = ref_cpu_s_per_million if _positive(ref_cpu_s_per_million) else None
+    return {"reference_events_per_s": None if rate is None else round(rate),
+            "reference_cpu_s_per_million": None if cpu is None else round(cpu, 2),
             "reference_ratio": ratio(events_per_s, ref_events_per_s),
             "reference_cpu_ratio": ratio(ref_cpu_s_per_million, cpu_s_per_million)}

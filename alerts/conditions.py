@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+from alerts.baselines import shrink, thin, usable_value
 from alerts.lifecycle import Cond
 from alerts.model import Evidence
 from alerts.reader import KpiReader, resolve
@@ -25,6 +26,7 @@ class Reading:
     product_id: str | None = None
     product_name: str | None = None
     source: str | None = None
+    versus: str | None = None  # the baseline compared with, when not the rule's own
 
 
 class RoomRows(Protocol):
@@ -121,23 +123,6 @@ def compare(value: float, *, above: float | None, below: float | None, recovery:
         return Cond.breach
     back = recover_at if recover_at is not None else below * (1 + recovery)
     return Cond.clear if value >= back else Cond.hold
-
-
-def usable_value(kv: KpiValue | None, min_den: float) -> float | None:
-    """The value of `kv` when there is one over a denominator of at least `min_den`."""
-    if kv is None or kv.value is None:
-        return None
-    return kv.value if kv.denominator is None or kv.denominator >= min_den else None
-
-
-def shrink(kv: KpiValue, prior: KpiValue | None, weight: float) -> KpiValue:
-    """Empirical-Bayes baseline, (num + w * prior) / (den + w): thin ones lean on the room."""
-    if prior is None or prior.value is None or not weight or kv.denominator is None \
-            or kv.numerator is None:
-        return kv
-    den = kv.denominator + weight
-    num = kv.numerator + weight * prior.value
-    return KpiValue(value=num / den, numerator=num, denominator=den)
 
 
 def _evidence(kpi: str, kv: KpiValue, window: str, *, target: float | None,
@@ -267,6 +252,7 @@ async def _change(rule: Rule, moment: Moment, cache: RowSource, room_id: str) ->
     if rule.baseline_prior and rule.fan_out != "room":
         (room_row,) = await cache.rows(room_id, "room", base_window, now - win_ms)
         prior = room_row.kpis.get(rule.kpi)
+    fallback = await _fallbacks(rule, cache, room_id, now - win_ms, base_window)
     sign = 1 if rule.direction == "increase" else -1
     out = []
     for row in await cache.rows(room_id, rule.fan_out, rule.window, now):
@@ -274,14 +260,48 @@ async def _change(rule: Rule, moment: Moment, cache: RowSource, room_id: str) ->
         base = base_rows.get(tuple(row.key.items()))
         bkv = base.kpis.get(rule.kpi) if base else None
         value = usable_value(kv, rule.min_denominator)
-        if kv is None or value is None or bkv is None or usable_value(bkv, base_min) is None:
+        if kv is None or value is None:
             continue
-        bkv = shrink(bkv, prior, rule.baseline_prior)
-        if not bkv.value:
+        versus = None
+        if fallback is not None and thin(bkv, kv, rule.thin_baseline_share):
+            bkv, versus = fallback(row, base_min)
+        elif bkv is not None:
+            bkv = shrink(bkv, prior, rule.baseline_prior)
+        if bkv is None or usable_value(bkv, base_min) is None or not bkv.value:
             continue
         change = sign * (value / bkv.value - 1)
         cond = compare(change, above=rule.by, below=None, recovery=rule.recovery,
                        recover_at=rule.recover_at)
         ev = _evidence(rule.kpi, kv, rule.window, target=rule.by, baseline=bkv.value)
-        out.append(_reading(row, cond, ev))
+        reading = _reading(row, cond, ev)
+        reading.versus = versus
+        out.append(reading)
     return out
+
+
+Fallback = Callable[[Row, float], tuple[KpiValue | None, str]]
+
+
+async def _fallbacks(rule: Rule, cache: RowSource, room_id: str, base_end: int,
+                     base_window: str) -> Fallback | None:
+    """The baseline a thin one is replaced with. Both reads are made up front, every time, so
+    the dry run (alerts.roomreading) batches them with the rest."""
+    if not rule.thin_baseline_share or not rule.kpi:
+        return None
+    kpi = rule.kpi
+    if rule.thin_fallback == "room":
+        (room_row,) = await cache.rows(room_id, "room", base_window, base_end)
+        return lambda _row, _min: (room_row.kpis.get(kpi), "room")
+    # up to where the current window starts, so a surge is never its own baseline
+    own = {tuple(r.key.items()): r for r in
+           await cache.rows(room_id, rule.fan_out, "broadcast", base_end)}
+    (room_all,) = await cache.rows(room_id, "room", "broadcast", base_end)
+
+    def pick(row: Row, base_min: float) -> tuple[KpiValue | None, str]:
+        mine = own.get(tuple(row.key.items()))
+        kv = mine.kpis.get(kpi) if mine else None
+        if usable_value(kv, base_min) is not None:
+            return kv, "broadcast"
+        return room_all.kpis.get(kpi), "room_broadcast"
+
+    return pick

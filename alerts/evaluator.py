@@ -241,7 +241,8 @@ class Evaluator:
                 prev = self.series.get(fp) or base
                 context = {"evidence": reading.evidence.model_dump(), "minutes": minutes,
                            "at": now, "product_id": reading.product_id,
-                           "product_name": reading.product_name, "source": reading.source}
+                           "product_name": reading.product_name, "source": reading.source,
+                           "versus": reading.versus}
                 prev = prev.model_copy(update={"context": context})
                 cond = reading.cond
             else:
@@ -299,7 +300,7 @@ def build_alert(rule: Rule, s: Series) -> Alert:
     ev = Evidence.model_validate(ctx.get("evidence") or {"kpi": rule.kpi or "", "value": None,
                                                           "window": rule.window_or_default})
     reading = Reading(Cond.breach, ev, s.labels, ctx.get("product_id"), ctx.get("product_name"),
-                      ctx.get("source"))
+                      ctx.get("source"), ctx.get("versus"))
     resolved = s.state == State.resolved
     summary, action = texts(rule, reading, s.room_id, ctx.get("minutes"), resolved)
     return Alert(

@@ -97,12 +97,17 @@ def values_for(rule: Rule, reading: Reading, room_id: str, minutes: float | None
         change = f"{(ev.value / ev.baseline - 1) * 100:+.0f}%"
     kpi_zh, kpi_en = KPI_NAMES.get(ev.kpi, (ev.kpi, ev.kpi.replace("_", " ")))
     target = "" if rule.kind == "change" else fmt(ev.kpi, ev.target)
-    if rule.baseline == "previous":
+    baseline = reading.versus or rule.baseline
+    if baseline == "previous":
         versus = (f"前{ev.window}", f"the previous {ev.window}")
-    elif rule.baseline == "broadcast":
+    elif baseline == "room":
+        versus = ("直播间同期", "the room over the same window")
+    elif baseline == "room_broadcast":
+        versus = ("直播间本场此前", "the room earlier in the broadcast")
+    elif baseline == "broadcast":
         versus = ("本场此前", "earlier in the broadcast")
     else:
-        span = rule.baseline.split(":", 1)[1]
+        span = baseline.split(":", 1)[1]
         versus = (f"此前{span}", f"the {span} before")
     return {
         "versus_zh": versus[0], "versus_en": versus[1],

@@ -72,6 +72,13 @@ class Rule(BaseModel):
                                                    description="default min_denominator")
     baseline_prior: float = Field(0, ge=0, description="pseudo-count pulling a product/source "
                                   "baseline towards the room's value (steadies thin baselines)")
+    thin_baseline_share: float = Field(
+        0, ge=0, lt=1, description="a baseline window whose denominator is below this share of "
+        "the current window's (the product was not presented then) is replaced by "
+        "`thin_fallback`")
+    thin_fallback: Literal["broadcast", "room"] = Field(
+        "broadcast", description="broadcast: the member's own rate from the broadcast start to "
+        "the current window, else the room's; room: the room's rate in the baseline window")
     # no_data
     after: DurationMs = 60_000
     # lifecycle and hysteresis
@@ -121,6 +128,8 @@ class Rule(BaseModel):
         for kpi in [self.kpi, *(c.kpi for c in self.and_)]:
             if kpi and kpi not in names:
                 raise ValueError(f"{kpi!r} is not a {self.fan_out} KPI")
+        if self.thin_baseline_share and (self.kind != "change" or self.fan_out == "room"):
+            raise ValueError("thin_baseline_share needs a change rule on products or sources")
         if self.kind == "change" and (self.window is None
                                       or parse_window(self.window)[0] != "rolling"):
             raise ValueError("a change rule needs a rolling window such as 10m")

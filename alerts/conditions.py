@@ -9,6 +9,7 @@ from typing import Protocol, cast
 from alerts.baselines import shrink, thin, usable_value
 from alerts.lifecycle import Cond
 from alerts.model import Evidence
+from alerts.pace import goal_of, pace_reading
 from alerts.reader import KpiReader, resolve
 from alerts.rules import Rule
 from alerts.scope import Moment
@@ -150,6 +151,8 @@ async def read_rule(rule: Rule, state: RoomState, targets: RoomTargets, moment: 
         ev = Evidence(kpi="silence_s", value=silent_ms / 1000, window=f"{rule.after // 1000}s",
                       target=rule.after / 1000)
         return [Reading(cond, ev)]
+    if rule.kind == "pace":
+        return await _pace(rule, targets, moment, cache, state.room_id)
     if rule.kind == "target":
         out = await _target(rule, targets, moment, cache, state.room_id)
     elif rule.kind == "change":
@@ -305,3 +308,16 @@ async def _fallbacks(rule: Rule, cache: RowSource, room_id: str, base_end: int,
         return room_all.kpis.get(kpi), "room_broadcast"
 
     return pick
+
+
+async def _pace(rule: Rule, targets: RoomTargets, moment: Moment, cache: RowSource,
+                room_id: str) -> list[Reading]:
+    kpi = rule.kpi or "gmv"
+    goal = goal_of(kpi, rule.goal, targets)
+    if goal is None or rule.planned is None or rule.below is None \
+            or not moment.since_start_ms:
+        return []  # no goal for this room (stage), or the broadcast has no start yet
+    (row,) = await cache.rows(room_id, "room", "broadcast", moment.now_ms)
+    got = pace_reading(kpi, row.kpis.get(kpi), goal, moment.since_start_ms, rule.planned,
+                       rule.below, rule.recovery)
+    return [] if got is None else [_reading(row, *got)]

@@ -44,6 +44,12 @@ DEFAULT_SUMMARY = {
         ("{subject_en}{kpi_en} changed {change} vs {versus_en} ({baseline} → "
          "{value}, minute {minutes} of the broadcast)"),
     ),
+    "pace": (
+        ("{subject_zh}按当前节奏，本场{kpi_zh}预计{value}，仅为目标{target}的{share}"
+         "（已达成{so_far}，开播第{minutes}分钟）"),
+        ("{subject_en}at this pace {share} of the {kpi_en} target by the end ({value} of "
+         "{target}; {so_far} so far, minute {minutes} of the broadcast)"),
+    ),
     "no_data": (
         "{subject_zh}直播间已{value}无任何事件，疑似断流（开播第{minutes}分钟）",
         ("{subject_en}no events from the live room for {value}: stream interrupted? "
@@ -95,6 +101,9 @@ def values_for(rule: Rule, reading: Reading, room_id: str, minutes: float | None
     change = ""
     if ev.baseline and ev.value is not None:
         change = f"{(ev.value / ev.baseline - 1) * 100:+.0f}%"
+    share = ""  # pace rules: the projected total as a share of the goal
+    if rule.kind == "pace" and ev.value is not None and ev.target:
+        share = f"{ev.value / ev.target * 100:.0f}%"
     kpi_zh, kpi_en = KPI_NAMES.get(ev.kpi, (ev.kpi, ev.kpi.replace("_", " ")))
     target = "" if rule.kind == "change" else fmt(ev.kpi, ev.target)
     baseline = reading.versus or rule.baseline
@@ -117,6 +126,7 @@ def values_for(rule: Rule, reading: Reading, room_id: str, minutes: float | None
         "baseline": fmt(ev.kpi, ev.baseline), "change": change, "window": ev.window,
         "minutes": "—" if minutes is None else f"{minutes:.0f}",
         "numerator": fmt("", ev.numerator), "denominator": fmt("", ev.denominator),
+        "so_far": fmt(ev.kpi, ev.numerator), "share": share,
     }
 
 
@@ -126,7 +136,7 @@ def texts(rule: Rule, reading: Reading, room_id: str, minutes: float | None,
     vals = values_for(rule, reading, room_id, minutes)
     if rule.summary is not None:
         zh, en = rule.summary.zh, rule.summary.en
-    elif rule.kind in ("change", "no_data"):
+    elif rule.kind in ("change", "no_data", "pace"):
         zh, en = DEFAULT_SUMMARY[rule.kind]
     else:
         below = (reading.labels.get("bound") == "min"

@@ -1,4 +1,4 @@
-"""The rule file: one declarative rule per alert, of five kinds (target, change, threshold, ...)."""
+"""The rule file: one declarative rule per alert, of six kinds (target, change, threshold, ...)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alerts.model import Audience, Severity
+from alerts.pace import PACE_KPIS
 from alerts.scope import DurationMs, Scope
 from alerts.targets import KPI_NAMES
 from alerts.yamlfile import load_yaml
 from schemas.kpis import parse_window
 
 DEFAULT_RULES = Path(__file__).parent / "defaults" / "rules.yaml"
-Kind = Literal["target", "change", "threshold", "no_data", "negative_share"]
+Kind = Literal["target", "change", "threshold", "no_data", "negative_share", "pace"]
 FanOut = Literal["room", "product", "source"]
 
 
@@ -79,6 +80,10 @@ class Rule(BaseModel):
     thin_fallback: Literal["broadcast", "room"] = Field(
         "broadcast", description="broadcast: the member's own rate from the broadcast start to "
         "the current window, else the room's; room: the room's rate in the baseline window")
+    # pace: the broadcast total projected to the planned end, against the goal
+    goal: float | None = Field(None, gt=0, description="default: the room's `min` target on "
+                               "the broadcast window for the KPI, in its current stage")
+    planned: DurationMs | None = Field(None, description="the broadcast's planned length")
     # no_data
     after: DurationMs = 60_000
     # lifecycle and hysteresis
@@ -128,6 +133,12 @@ class Rule(BaseModel):
         for kpi in [self.kpi, *(c.kpi for c in self.and_)]:
             if kpi and kpi not in names:
                 raise ValueError(f"{kpi!r} is not a {self.fan_out} KPI")
+        if self.kind == "pace":
+            if self.planned is None or self.below is None or not 0 < self.below <= 2:
+                raise ValueError("a pace rule needs `planned` (e.g. 2h) and `below`, the share "
+                                 "of the goal under which it breaches (e.g. 0.8)")
+            if self.fan_out != "room" or (self.kpi or "gmv") not in PACE_KPIS:
+                raise ValueError(f"a pace rule projects a room total: {sorted(PACE_KPIS)}")
         if self.thin_baseline_share and (self.kind != "change" or self.fan_out == "room"):
             raise ValueError("thin_baseline_share needs a change rule on products or sources")
         if self.kind == "change" and (self.window is None

@@ -2,112 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol, cast
+from collections.abc import Callable
 
 from alerts.baselines import shrink, thin, usable_value
+from alerts.history import HistoryBaselines, history_reading
 from alerts.lifecycle import Cond
 from alerts.model import Evidence
 from alerts.pace import goal_of, pace_reading
-from alerts.reader import KpiReader, resolve
+from alerts.reader import resolve
+from alerts.rows import (  # re-exported: the evaluator, roomreading and messages import them here
+    LevelRead,
+    Reading,
+    Row,
+    RowSource,
+    SnapshotCache,
+    to_rows,
+)
 from alerts.rules import Rule
 from alerts.scope import Moment
 from alerts.targets import RoomTargets
 from schemas.kpis import KpiValue, RoomState, parse_window
 
-
-@dataclass
-class Reading:
-    """One series' status now; `labels` are the fan-out labels that make its fingerprint."""
-
-    cond: Cond
-    evidence: Evidence
-    labels: dict[str, str] = field(default_factory=dict)
-    product_id: str | None = None
-    product_name: str | None = None
-    source: str | None = None
-    versus: str | None = None  # the baseline compared with, when not the rule's own
-
-
-class RoomRows(Protocol):
-    """What a room-level read returns (schemas.kpis.RoomSnapshot, or a lighter row)."""
-
-    @property
-    def kpis(self) -> Mapping[str, KpiValue]: ...
-
-
-class ProductRows(RoomRows, Protocol):
-    @property
-    def product_id(self) -> str: ...
-
-    @property
-    def product_name(self) -> str | None: ...
-
-
-class SourceRows(RoomRows, Protocol):
-    @property
-    def source(self) -> str: ...
-
-
-# A read of one level: a room's snapshot, or one snapshot per product / traffic source.
-LevelRead = RoomRows | Iterable[ProductRows] | Iterable[SourceRows]
-CacheKey = tuple[str, str, str, int]  # (room, level, window, end)
-
-
-@dataclass(frozen=True)
-class Row:
-    """KPIs of one fan-out member (the room, a product or a traffic source)."""
-
-    key: dict[str, str]
-    kpis: dict[str, KpiValue]
-    product_id: str | None = None
-    product_name: str | None = None
-    source: str | None = None
-
-
-class RowSource(Protocol):
-    """Where rules get their rows: a SnapshotCache, or roomreading's dry-run recorder."""
-
-    async def rows(self, room_id: str, per: str, window: str, now_ms: int) -> list[Row]: ...
-
-
-class SnapshotCache:
-    """Reads each (room, level, window, end) once per evaluation."""
-
-    def __init__(self, reader: KpiReader) -> None:
-        self.reader = reader
-        self._cache: dict[CacheKey, list[Row]] = {}
-
-    def put(self, room_id: str, per: str, window: str, now_ms: int,
-            result: LevelRead) -> None:
-        """Prefill from a batch read: a RoomSnapshot, or a list of product/source snapshots."""
-        self._cache[(room_id, per, window, now_ms)] = to_rows(per, result)
-
-    async def rows(self, room_id: str, per: str, window: str, now_ms: int) -> list[Row]:
-        key = (room_id, per, window, now_ms)
-        if key not in self._cache:
-            result: LevelRead
-            if per == "room":
-                result = await resolve(self.reader.room_kpis(room_id, window, now_ms))
-            elif per == "product":
-                result = await resolve(self.reader.product_kpis(room_id, window, now_ms))
-            else:
-                result = await resolve(self.reader.source_kpis(room_id, window, now_ms))
-            self._cache[key] = to_rows(per, result)
-        return self._cache[key]
-
-
-def to_rows(per: str, result: LevelRead) -> list[Row]:
-    # The level decides the shape of the read, which the type of `result` cannot say.
-    if per == "room":
-        return [Row({}, dict(cast(RoomRows, result).kpis))]
-    if per == "product":
-        products = cast(Iterable[ProductRows], result)
-        return [Row({"product_id": s.product_id}, dict(s.kpis), s.product_id,
-                    s.product_name) for s in products]
-    sources = cast(Iterable[SourceRows], result)
-    return [Row({"source": s.source}, dict(s.kpis), source=s.source) for s in sources]
+__all__ = ["LevelRead", "Reading", "Row", "RowSource", "SnapshotCache", "compare", "read_rule",
+           "to_rows"]
 
 
 def compare(value: float, *, above: float | None, below: float | None, recovery: float,
@@ -153,6 +70,8 @@ async def read_rule(rule: Rule, state: RoomState, targets: RoomTargets, moment: 
         return [Reading(cond, ev)]
     if rule.kind == "pace":
         return await _pace(rule, targets, moment, cache, state.room_id)
+    if rule.kind == "history":
+        return await _history(rule, moment, cache, state.room_id)
     if rule.kind == "target":
         out = await _target(rule, targets, moment, cache, state.room_id)
     elif rule.kind == "change":
@@ -321,3 +240,23 @@ async def _pace(rule: Rule, targets: RoomTargets, moment: Moment, cache: RowSour
     got = pace_reading(kpi, row.kpis.get(kpi), goal, moment.since_start_ms, rule.planned,
                        rule.below, rule.recovery)
     return [] if got is None else [_reading(row, *got)]
+
+
+async def _history(rule: Rule, moment: Moment, cache: RowSource, room_id: str
+                   ) -> list[Reading]:
+    if not rule.kpi or not rule.window or moment.since_start_ms is None:
+        return []
+    (row,) = await cache.rows(room_id, "room", rule.window, moment.now_ms)  # batched first
+    history = getattr(cache, "history", None)  # None in the dry run and without a history
+    if not isinstance(history, HistoryBaselines):
+        return []
+    minute = moment.since_start_ms // 60_000
+    past = await resolve(history.same_minute(room_id, rule.kpi, rule.window, minute, rule.last))
+    got = history_reading(rule.kpi, row.kpis.get(rule.kpi), past[:rule.last], rule.window,
+                          min_broadcasts=rule.min_broadcasts, by=rule.by,
+                          direction=rule.direction, recovery=rule.recovery)
+    if got is None:
+        return []
+    reading = _reading(row, *got)
+    reading.versus = f"history:{len(past[:rule.last])}"
+    return [reading]

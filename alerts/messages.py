@@ -105,10 +105,13 @@ def values_for(rule: Rule, reading: Reading, room_id: str, minutes: float | None
     if rule.kind == "pace" and ev.value is not None and ev.target:
         share = f"{ev.value / ev.target * 100:.0f}%"
     kpi_zh, kpi_en = KPI_NAMES.get(ev.kpi, (ev.kpi, ev.kpi.replace("_", " ")))
-    target = "" if rule.kind == "change" else fmt(ev.kpi, ev.target)
+    target = "" if rule.kind in ("change", "history") else fmt(ev.kpi, ev.target)
     baseline = reading.versus or rule.baseline
     if baseline == "previous":
         versus = (f"前{ev.window}", f"the previous {ev.window}")
+    elif baseline.startswith("history:"):
+        n = baseline.split(":", 1)[1]
+        versus = (f"近{n}场同一时刻中位数", f"the median of the last {n} broadcasts at this minute")
     elif baseline == "room":
         versus = ("直播间同期", "the room over the same window")
     elif baseline == "room_broadcast":
@@ -138,6 +141,8 @@ def texts(rule: Rule, reading: Reading, room_id: str, minutes: float | None,
         zh, en = rule.summary.zh, rule.summary.en
     elif rule.kind in ("change", "no_data", "pace"):
         zh, en = DEFAULT_SUMMARY[rule.kind]
+    elif rule.kind == "history":
+        zh, en = DEFAULT_SUMMARY["change"]
     else:
         below = (reading.labels.get("bound") == "min"
                  or (rule.kind == "threshold" and rule.below is not None))

@@ -1,4 +1,4 @@
-"""The rule file: one declarative rule per alert, of six kinds (target, change, threshold, ...)."""
+"""The rule file: one declarative rule per alert, of seven kinds (target, change, pace, ...)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from alerts.yamlfile import load_yaml
 from schemas.kpis import parse_window
 
 DEFAULT_RULES = Path(__file__).parent / "defaults" / "rules.yaml"
-Kind = Literal["target", "change", "threshold", "no_data", "negative_share", "pace"]
+Kind = Literal["target", "change", "threshold", "no_data", "negative_share", "pace", "history"]
 FanOut = Literal["room", "product", "source"]
 
 
@@ -84,6 +84,10 @@ class Rule(BaseModel):
     goal: float | None = Field(None, gt=0, description="default: the room's `min` target on "
                                "the broadcast window for the KPI, in its current stage")
     planned: DurationMs | None = Field(None, description="the broadcast's planned length")
+    # history: vs the same broadcast minute of the room's last `last` broadcasts (median)
+    last: int = Field(5, ge=1, le=50, description="how many earlier broadcasts")
+    min_broadcasts: int = Field(3, ge=1, description="fewer of them reaching this minute: "
+                                "no series")
     # no_data
     after: DurationMs = 60_000
     # lifecycle and hysteresis
@@ -139,6 +143,11 @@ class Rule(BaseModel):
                                  "of the goal under which it breaches (e.g. 0.8)")
             if self.fan_out != "room" or (self.kpi or "gmv") not in PACE_KPIS:
                 raise ValueError(f"a pace rule projects a room total: {sorted(PACE_KPIS)}")
+        if self.kind == "history" and (not self.kpi or not self.window
+                                       or self.fan_out != "room"
+                                       or self.min_broadcasts > self.last):
+            raise ValueError("a history rule needs a room kpi and a window, and "
+                             "min_broadcasts <= last")
         if self.thin_baseline_share and (self.kind != "change" or self.fan_out == "room"):
             raise ValueError("thin_baseline_share needs a change rule on products or sources")
         if self.kind == "change" and (self.window is None

@@ -64,6 +64,7 @@ class HistoryWriter:
         # broadcast id -> (last event summarised, when, whether it had ended)
         self._seen: dict[str, tuple[int | None, float, bool]] = {}
         self._purged = 0.0
+        self._closed = False
 
     async def _db(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -75,6 +76,8 @@ class HistoryWriter:
 
     async def tick(self) -> int:
         """One pass; returns the broadcasts written. Never raises (counts and logs instead)."""
+        if self._closed:
+            return 0  # stopping: the last pass of a stopping worker is not an error
         t0 = time.monotonic()
         try:
             n = await self._pass()
@@ -87,6 +90,8 @@ class HistoryWriter:
                 await self._db(store.close)
             return 0
         except Exception:
+            if self._closed:
+                return 0  # the worker stopped during the pass
             self.metrics.failures.labels("true").inc()
             log.exception("history pass failed")
             return 0
@@ -176,6 +181,7 @@ class HistoryWriter:
             time.monotonic() - at >= self.settings.summary_interval_s
 
     async def close(self) -> None:
+        self._closed = True
         if self._store is not None and self._owns:
             await self._db(self._store.close)
             self._store = None

@@ -37,6 +37,9 @@ class HistorySettings(BaseSettings):
         "a live broadcast's summary is rewritten at most this often (and always once it has "
         "ended); it is the costly read (every product's distinct counts)"))
     max_rooms: int = Field(5000, ge=1, description="live rooms written per pass at most")
+    pass_budget_s: float = Field(20.0, gt=0, description=(
+        "time one pass may spend; the rooms it did not reach come first next pass (many live "
+        "rooms then take several passes, the API and probes are never held behind it)"))
     timezone: str = Field("Asia/Shanghai", description="the zone of a broadcast's date (--date)")
     connect_timeout_s: float = Field(10.0, gt=0, description="PostgreSQL connect timeout")
 

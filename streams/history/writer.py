@@ -46,6 +46,9 @@ class HistoryMetrics:
                              "wall time of the last pass that wrote everything", registry=registry)
         self.rooms = Gauge("roompulse_history_rooms", "broadcasts written in the last pass",
                            registry=registry)
+        self.deferred = Gauge("roompulse_history_rooms_deferred",
+                              "live broadcasts the last pass left for the next one (its time "
+                              "budget ran out)", registry=registry)
 
 
 class HistoryWriter:
@@ -65,6 +68,7 @@ class HistoryWriter:
         self._seen: dict[str, tuple[int | None, float, bool]] = {}
         self._purged = 0.0
         self._closed = False
+        self._cursor = 0  # where the next pass starts in the live-room list
 
     async def _db(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -110,12 +114,23 @@ class HistoryWriter:
         open_minute = clock - clock % MINUTE_MS
         s = self.settings
         written = 0
-        live: set[str] = set()
-        for st in await self.kpis.rooms(limit=s.max_rooms):
-            if st.broadcast_start_ms is None:
+        rooms = [st for st in await self.kpis.rooms(limit=s.max_rooms)
+                 if st.broadcast_start_ms is not None]
+        live = {broadcast_id(st.room_id, st.broadcast_start_ms) for st in rooms
+                if st.broadcast_start_ms is not None}
+        # A time budget per pass, round-robin: with thousands of live rooms a pass would read
+        # for minutes; the rooms not reached come first next time, none is starved.
+        at = self._cursor % len(rooms) if rooms else 0
+        deadline = time.monotonic() + s.pass_budget_s
+        reached = 0
+        for st in rooms[at:] + rooms[:at]:
+            if reached and time.monotonic() > deadline:
+                break
+            reached += 1
+            await asyncio.sleep(0)  # let probes and the API in between rooms
+            if st.broadcast_start_ms is None:  # filtered above; this narrows the type
                 continue
             bid = broadcast_id(st.room_id, st.broadcast_start_ms)
-            live.add(bid)
             first = st.broadcast_start_ms - st.broadcast_start_ms % MINUTE_MS
             end = open_minute
             if st.broadcast_end_ms is not None and clock >= st.broadcast_end_ms:
@@ -148,6 +163,8 @@ class HistoryWriter:
                                        st.broadcast_end_ms is not None)
                 written += 1
             self._next[bid] = max(end, self._next.get(bid, end))
+        self._cursor = (at + reached) % len(rooms) if rooms else 0
+        self.metrics.deferred.set(len(rooms) - reached)
         if self.alerts is not None:
             self.alerts.keep({b.rpartition("@")[0] for b in live})
         for bid in [b for b in self._next if b not in live]:  # bounded by the live rooms

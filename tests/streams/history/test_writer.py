@@ -138,3 +138,26 @@ async def test_alert_timeline_from_the_console_feed(history, recorded, recorded_
     assert effect["before"] == pytest.approx(ctr(ack_at - 600_000, ack_at))
     assert effect["after"] == pytest.approx(ctr(ack_at, ack_at + 600_000))
     assert "ctr " in render(report, "html").decode()
+
+
+async def test_a_pass_over_its_budget_leaves_the_rest_for_the_next_in_turn(history):
+    """Thousands of live rooms must not hold a pass (and the event loop) for minutes: a pass
+    stops at its budget, counts what it left, and the next one starts there."""
+    from streams.kpi.fold import BatchFolder
+    from tests.streams.kpi.factory import T0, ev
+
+    kpis = InMemoryKpiStore()
+    folder = BatchFolder(kpis.settings)
+    for r in range(5):
+        folder.add(ev("broadcast_start", 0, room=f"room-{r}", user=None))
+        folder.add(ev("enter", 90_000, room=f"room-{r}", source="recommend"))
+    assert await kpis.apply(folder.take(), {("t", 0): 10}, "g", T0)
+    registry = CollectorRegistry()
+    settings = HistorySettings(pass_budget_s=1e-9)  # every pass stops after its first room
+    writer = HistoryWriter(kpis, settings, registry=registry, store=history)
+    written = [await writer.tick() for _ in range(5)]
+    await writer.close()
+    assert written == [1, 1, 1, 1, 1]
+    assert registry.get_sample_value("roompulse_history_rooms_deferred") == 4
+    stored = {b["room_id"] for b in history.broadcasts()}
+    assert stored == {f"room-{r}" for r in range(5)}  # in turn, each room got its pass

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from streams.kpi.aggregates import split_fields
+
 
 @dataclass(slots=True)
 class Sums:
@@ -24,19 +26,9 @@ BucketHash = Mapping[str, str] | Mapping[bytes, bytes]
 def parse_bucket(h: BucketHash) -> Sums:
     """One bucket hash (`code`, `s:<source>:<code>`, `p:<product>:<code>`) as Sums; names and
     values may be str or (as redis-py returns them) bytes."""
-    out = Sums()
-    for key, raw in h.items():
-        name = key if isinstance(key, str) else key.decode()
-        value = int(raw)
-        if name.startswith("p:"):
-            pid, _, code = name[2:].rpartition(":")
-            out.products.setdefault(pid, {})[code] = value
-        elif name.startswith("s:"):
-            src, _, code = name[2:].rpartition(":")
-            out.sources.setdefault(src, {})[code] = value
-        else:
-            out.room[name] = value
-    return out
+    split = split_fields({(k if isinstance(k, str) else k.decode()): int(v)
+                          for k, v in h.items()})
+    return Sums(split.room, split.sources, split.products)
 
 
 def _add_flat(dst: dict[str, int], src: dict[str, int], sign: int) -> None:

@@ -139,8 +139,10 @@ class WorkerApi:
                 except self.redis_errors as exc:  # worker metrics matter most when Redis is down
                     self.throttle.warning(log, ("metrics-redis", exc_kind(exc)),
                                           "KPI gauges not refreshed: %s", exc_kind(exc))
-        return web.Response(body=generate_latest(self.registry), content_type=PROM_CONTENT_TYPE,
-                            headers=SECURITY_HEADERS)
+        # Rendering thousands of series is CPU work: off the event loop, so /healthz, /readyz
+        # and the API never wait behind a scrape (prometheus_client's collectors lock).
+        body = await asyncio.to_thread(generate_latest, self.registry)
+        return web.Response(body=body, content_type=PROM_CONTENT_TYPE, headers=SECURITY_HEADERS)
 
     def routes(self) -> list[web.RouteDef]:
         """For a plain aiohttp app (tests); the worker registers the same handlers on Faust."""

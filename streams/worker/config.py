@@ -13,7 +13,8 @@ class WorkerSettings(BaseSettings):
         env_prefix="ROOMPULSE_WORKER_", frozen=True, extra="ignore", env_file=None
     )
 
-    app_id: str = Field("roompulse-worker", description="Faust app id (its group: control agent)")
+    app_id: str = Field("roompulse-worker", description=(
+        "Faust app id (its group: leader election and timers)"))
     group_id: str = Field("roompulse-kpi", description="consumer group of the batched KPI loop")
     batch_max_records: int = Field(10_000, ge=1, le=1_000_000,
                                    description="messages per fetched batch (one Redis apply each)")

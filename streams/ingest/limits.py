@@ -69,7 +69,3 @@ class LiveRooms:
             return OTHER_PRODUCT
         seen.add(pid)
         return pid
-
-    def forget(self) -> None:
-        self._last.clear()
-        self._products.clear()

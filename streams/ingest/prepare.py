@@ -173,14 +173,15 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
                 f"(ROOMPULSE_KPI_MAX_LIVE_ROOMS)"))
             bad.add(i)
             continue
-        if wm is not None and ev["ts"] < wm - policy.grace_ms:
+        late_ms = policy.late_by(ev["ts"], wm)
+        if late_ms:
             if policy.too_old(ev["ts"], wm):
                 evs[i] = DeadLetter(DeadLetterReason.too_old, (
-                    f"ts is {(wm - ev['ts']) / 1000:.0f}s behind the partition watermark; "
+                    f"ts is {late_ms / 1000:.0f}s behind the partition watermark; "
                     f"data older than {policy.too_old_ms // 1000}s is no longer kept"))
                 bad.add(i)
                 continue
-            p.late_s.append((wm - ev["ts"]) / 1000)
+            p.late_s.append(late_ms / 1000)
         keep.append(i)
     p.refused_rooms |= refused
     for i in sorted(bad):

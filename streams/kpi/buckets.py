@@ -13,11 +13,6 @@ def ceil_to(ts_ms: int, size_ms: int) -> int:
     return -((-ts_ms) // size_ms) * size_ms
 
 
-def is_late(event_ms: int, watermark_ms: int | None, grace_ms: int) -> bool:
-    """An event is late when it is older than the watermark minus the grace period."""
-    return watermark_ms is not None and event_ms < watermark_ms - grace_ms
-
-
 @dataclass(frozen=True, slots=True)
 class WindowPlan:
     """The buckets to sum for a window, and the span [start_ms, end_ms) they really cover."""

@@ -33,7 +33,8 @@ class RoomControl:
 
 @dataclass(slots=True)
 class Delta:
-    """What one batch adds. The worker reads only event_count, rooms and max_event_ms."""
+    """What one batch adds. Besides the apply, the worker reads event_count, rooms, max_event_ms
+    (lag metric) and clock_ms (the stream clock's candidate)."""
 
     event_count: int = 0
     rooms: set[str] = field(default_factory=set)

@@ -38,6 +38,12 @@ def build_ops(
     fttl, cttl = settings.bucket_ttl_s, settings.coarse_ttl_s
     hashes: dict[str, dict[str, int]] = {}
     ttl_of: dict[str, int] = {}
+    # Fine keys per room and bucket: the script keeps those in a broadcast's edge ranges longer.
+    fine_keys: dict[str, dict[int, list[str]]] = {}
+
+    def fine(room: str, bucket: int, key: str) -> None:
+        fine_keys.setdefault(room, {}).setdefault(bucket, []).append(key)
+
     # Key names are built once per (room, bucket), not once per counter.
     targets: dict[tuple[str, int], tuple[dict[str, int], dict[str, int]]] = {}
     for (room, bucket, name), n in delta.counters.items():
@@ -46,36 +52,28 @@ def build_ops(
             fine_key = keys.bucket(room, K.FINE, bucket)
             coarse_key = keys.bucket(room, K.COARSE, bucket - bucket % cms)
             ttl_of[fine_key], ttl_of[coarse_key] = fttl, cttl
+            fine(room, bucket, fine_key)
             pair = targets[(room, bucket)] = (
                 hashes.setdefault(fine_key, {}), hashes.setdefault(coarse_key, {})
             )
-        fine, coarse = pair
-        fine[name] = n  # one (room, bucket, name) counter per fine field: nothing to add to
-        coarse[name] = coarse.get(name, 0) + n
+        fine_h, coarse_h = pair
+        fine_h[name] = n  # one (room, bucket, name) counter per fine field: nothing to add to
+        coarse_h[name] = coarse_h.get(name, 0) + n
     hll: dict[str, set[str]] = {}
     for (room, bucket, kind), users in delta.members.items():
         for res, b, ttl in ((K.FINE, bucket, fttl), (K.COARSE, bucket - bucket % cms, cttl)):
             key = keys.hll(room, res, b, kind)
             hll.setdefault(key, set()).update(users)
             ttl_of[key] = ttl
+            if res == K.FINE:
+                fine(room, bucket, key)
     for (room, bucket, kind, pid), users in delta.product_members.items():
         for res, b, ttl in ((K.FINE, bucket, fttl), (K.COARSE, bucket - bucket % cms, cttl)):
             key = keys.product_hll(room, res, b, kind, pid)
             hll.setdefault(key, set()).update(users)
             ttl_of[key] = ttl
-    # Fine keys per (room, bucket): the script keeps those in a broadcast's edge ranges longer.
-    fine_keys: dict[str, dict[int, list[str]]] = {}
-    for (room, bucket, _), _n in delta.counters.items():
-        fine_keys.setdefault(room, {}).setdefault(bucket, [])
-    for room, buckets in fine_keys.items():
-        for bucket, in_bucket in buckets.items():
-            in_bucket.append(keys.bucket(room, K.FINE, bucket))
-    for (room, bucket, kind) in delta.members:
-        fine_keys.setdefault(room, {}).setdefault(bucket, []).append(
-            keys.hll(room, K.FINE, bucket, kind))
-    for (room, bucket, kind, pid) in delta.product_members:
-        fine_keys.setdefault(room, {}).setdefault(bucket, []).append(
-            keys.product_hll(room, K.FINE, bucket, kind, pid))
+            if res == K.FINE:
+                fine(room, bucket, key)
     bms = settings.bucket_ms
     buys = []
     for ts, room, user, brand in delta.purchases:

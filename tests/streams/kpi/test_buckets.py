@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from streams.kpi.buckets import ceil_to, floor_to, is_late, plan_window
+from streams.ingest.timepolicy import TimePolicy
+from streams.kpi.buckets import ceil_to, floor_to, plan_window
 
 S, C = 10_000, 300_000
 HORIZON = 33 * 60_000
@@ -18,9 +19,10 @@ def test_floor_and_ceil():
 
 
 def test_is_late_uses_grace_and_tolerates_no_watermark():
-    assert not is_late(T, None, 120_000)
-    assert not is_late(T - 120_000, T, 120_000)
-    assert is_late(T - 120_001, T, 120_000)
+    late = TimePolicy(grace_ms=120_000, too_old_ms=46_500_000).late_by
+    assert not late(T, None)
+    assert not late(T - 120_000, T)
+    assert late(T - 120_001, T)
 
 
 def test_recent_window_is_fine_buckets_only():

@@ -15,10 +15,12 @@ import aiohttp
 from streams.bench import promtext
 from streams.bench.measure import percentile
 
-WANTED = ("roompulse_alert_", "roompulse_worker_live_rooms", "roompulse_worker_rooms_refused",
+WANTED = ("roompulse_alert_", "roompulse_worker_loop_", "roompulse_worker_live_rooms",
+          "roompulse_worker_rooms_refused",
           "roompulse_worker_processed_total", "roompulse_worker_event_time_lag",
           "roompulse_worker_dead_lettered_total", "roompulse_metrics_truncated")
 TICK = "roompulse_alert_evaluation_seconds"
+LAG = "roompulse_worker_loop_lag_seconds"
 EVERY_S = {"healthz": 0.2, "api_rooms": 0.5, "metrics": 5.0}
 
 
@@ -57,6 +59,12 @@ def summary(before: Scrape, after: Scrape, wall_s: float) -> dict:
         v = promtext.quantile(q, hist)
         return None if v is None else round(v * 1000, 1)
 
+    lag = promtext.delta(promtext.buckets(a, LAG), promtext.buckets(b, LAG))
+
+    def lag_ms(q: float) -> float | None:
+        v = promtext.quantile(q, lag)
+        return None if v is None else round(v * 1000, 1)
+
     tick_rooms = {o: promtext.value(a, "roompulse_alert_tick_rooms", outcome=o)
                   for o in ("live", "evaluated", "skipped", "failed")}
     live = tick_rooms["live"] or 0
@@ -77,6 +85,10 @@ def summary(before: Scrape, after: Scrape, wall_s: float) -> dict:
                                - (promtext.value(b, "roompulse_alert_evaluation_errors_total",
                                                  kind=k) or 0)) for k in ("room", "rule")},
         "eval_tick_rooms_last": tick_rooms,
+        # How late the worker's event loop woke a 0.1 s sleeper: what /healthz waits behind.
+        "loop_lag_p50_ms": lag_ms(0.5), "loop_lag_p99_ms": lag_ms(0.99),
+        "loop_stalls": int((promtext.value(a, "roompulse_worker_loop_stalls_total") or 0)
+                           - (promtext.value(b, "roompulse_worker_loop_stalls_total") or 0)),
         "alert_series": {s: promtext.value(a, "roompulse_alert_series", state=s)
                          for s in ("pending", "firing")},
         "worker_live_rooms": promtext.value(a, "roompulse_worker_live_rooms"),

@@ -17,6 +17,7 @@ from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
 from streams.worker.config import WorkerSettings
 from streams.worker.engine import KpiEngine
+from streams.worker.looplag import LoopLag
 from streams.worker.metrics import KpiCollector, WorkerMetrics
 
 __all__ = ["Runtime", "WorkerSettings", "create_app", "redis_client"]
@@ -47,6 +48,7 @@ class Runtime:
     metrics: WorkerMetrics = field(init=False)
     collector: KpiCollector = field(init=False)
     engine: KpiEngine = field(init=False)
+    loop_lag: LoopLag = field(init=False)
 
     def __post_init__(self) -> None:
         self.store = RedisKpiStore(self.redis, self.kpi)
@@ -54,6 +56,7 @@ class Runtime:
         self.collector = KpiCollector(self.store, self.worker.metrics_windows,
                                       self.kpi.top_n_products)
         self.registry.register(self.collector)
+        self.loop_lag = LoopLag(self.registry, stall_s=self.worker.loop_stall_ms / 1000)
         # Every input, the control topic included, goes through the one ingest path.
         inputs = list(self.topics.inputs)
         self.engine = KpiEngine(self.kafka, inputs, self.topics.deadletter, self.worker,
@@ -109,6 +112,10 @@ def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: Topi
 
         async def on_start(self) -> None:
             await rt.engine.start()
+
+        @mode.Service.task
+        async def _loop_lag(self) -> None:
+            await rt.loop_lag.run()
 
         @mode.Service.task
         async def _run_engine(self) -> None:

@@ -66,6 +66,7 @@ class RedisSettings(BaseSettings):
 
     url: SecretStr | None = Field(None, description="redis://[:password@]host:port/db")
     password: SecretStr | None = Field(None, description="Redis password, if not in the URL")
+    cluster: bool = Field(False, description="the URL names any node of a Redis Cluster")
 
     def client_url(self) -> str | None:
         return self.url.get_secret_value() if self.url is not None else None

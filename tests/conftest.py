@@ -28,3 +28,12 @@ def topic_settings(stack: Stack) -> TopicSettings:
     topics = TopicSettings(prefix=f"t{uuid.uuid4().hex[:10]}", partitions=4)
     asyncio.run(create_topics(stack.kafka, topics))
     return topics
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A real Redis Cluster (valkey-server): 3 masters with 1 replica each, AOF on."""
+    from streams.stack_cluster import start_cluster
+
+    with start_cluster(masters=3, replicas_per_master=1, aof=True) as cl:
+        yield cl

@@ -13,7 +13,8 @@ KPI_FORBIDDEN = ("streams.worker", "streams.console", "streams.commands", "strea
                  "streams.report", "streams.ingest", "streams.cli", "alerts")
 INGEST_FORBIDDEN = tuple(p for p in KPI_FORBIDDEN if p != "streams.ingest") + (
     "streams.worker.engine", "streams.worker.app")
-DEV_TOOLS = ("streams.bench", "streams.simulator", "streams.stack", "streams.demo_view")
+DEV_TOOLS = ("streams.bench", "streams.simulator", "streams.stack", "streams.stack_cluster",
+             "streams.demo_view")
 # Who may import the dev tools: the commands, and the dev tools themselves.
 DEV_TOOL_USERS = ("streams.commands", *DEV_TOOLS)
 

@@ -6,11 +6,13 @@ import contextlib
 import logging
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 import faust
 import mode
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
+from redis.asyncio.cluster import RedisCluster
 
 from streams.kpi.config import KpiSettings
 from streams.kpi.store_redis import RedisKpiStore
@@ -24,12 +26,18 @@ __all__ = ["Runtime", "WorkerSettings", "create_app", "redis_client"]
 log = logging.getLogger(__name__)
 
 
-def redis_client(settings: RedisSettings) -> aioredis.Redis:
-    """An asyncio Redis client whose calls fail fast instead of hanging on a dead server."""
+def redis_client(settings: RedisSettings) -> Any:
+    """An asyncio Redis client whose calls fail fast instead of hanging on a dead server: an
+    `aioredis.Redis`, or with `settings.cluster` a `RedisCluster` that discovers the other
+    nodes from the one in the URL. (`Any`: callers type it as `aioredis.Redis` and use the
+    command API both share.)"""
     url = settings.client_url()
     if url is None:
         raise ValueError("Redis URL is not set")
     password = settings.password.get_secret_value() if settings.password else None
+    if settings.cluster:
+        return RedisCluster.from_url(url, password=password, socket_timeout=5,
+                                     socket_connect_timeout=2)
     return aioredis.Redis.from_url(url, password=password, socket_timeout=5,
                                    socket_connect_timeout=2)
 

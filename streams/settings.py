@@ -67,6 +67,10 @@ class RedisSettings(BaseSettings):
     url: SecretStr | None = Field(None, description="redis://[:password@]host:port/db")
     password: SecretStr | None = Field(None, description="Redis password, if not in the URL")
     cluster: bool = Field(False, description="the URL names any node of a Redis Cluster")
+    wait_replicas: int = Field(0, ge=0, le=16, description=(
+        "Redis Cluster: before a batch's offsets move, WAIT until this many replicas of every "
+        "primary it wrote to have it, so a failover to a replica loses nothing counted (0 = "
+        "no wait; see docs/worker.md)"))
 
     def client_url(self) -> str | None:
         return self.url.get_secret_value() if self.url is not None else None

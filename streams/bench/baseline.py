@@ -16,7 +16,7 @@ import faust
 from schemas.decode import DeadLetter, decode
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import BatchFolder
-from streams.kpi.store_redis import RedisKpiStore
+from streams.kpi.store_cluster import kpi_store
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
 from streams.worker.app import redis_client
 
@@ -42,7 +42,7 @@ def create_baseline_app(kafka: KafkaSettings, redis_settings: RedisSettings,
     @app.agent(topic)
     async def per_event(stream):
         if "store" not in state:
-            state["store"] = RedisKpiStore(redis_client(redis_settings), kpi)
+            state["store"] = kpi_store(redis_client(redis_settings), kpi)
         store = state["store"]
         async for event in stream.events():
             msg = event.message

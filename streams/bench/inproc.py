@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from streams.bench.measure import cpu_seconds
 from streams.bench.run import BenchConfig, applied, produce_sim, simulation
 from streams.kpi.config import KpiSettings
-from streams.kpi.store_redis import RedisKpiStore
+from streams.kpi.store_cluster import kpi_store
 from streams.settings import TopicSettings
 from streams.stack import Stack, start_stack
 from streams.topics import create_topics
@@ -36,7 +36,7 @@ async def measure(stack: Stack, events: int, batch: int | None = None) -> dict:
     sim = simulation(BenchConfig(events=events), int(time.time() * 1000))
     await produce_sim(stack, topics, sim, events, "inproc")
     client = redis_client(stack.redis)
-    store = RedisKpiStore(client, kpi)
+    store = kpi_store(client, kpi)
     group = f"inproc{tag}"
     inputs = list(topics.inputs)  # the control topic too: one ingest path, as the worker
     worker = WorkerSettings(group_id=group) if batch is None else \

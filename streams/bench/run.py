@@ -17,6 +17,7 @@ from streams.bench.measure import cpu_seconds, sample_rss, say, watch
 from streams.bench.procs import Workers, child_env, run_reference, spawn, stop
 from streams.bench.reference import rates
 from streams.kpi.config import KpiSettings
+from streams.kpi.store_cluster import kpi_store
 from streams.kpi.store_redis import RedisKpiStore
 from streams.produce import EventProducer
 from streams.settings import TopicSettings
@@ -140,7 +141,7 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
         ref = await run_reference(env, topics.inputs, cfg.partitions, n, cfg.timeout_s)
         say(f"reference: {ref.get('events')} events in {ref.get('seconds')}s")
     client = redis_client(stack.redis)
-    store = RedisKpiStore(client, kpi)
+    store = kpi_store(client, kpi)
     groups = (group, f"{group}-control")
     servers = embedded_servers(stack)
     workers = Workers(cfg.workers, env)
@@ -248,7 +249,7 @@ def rss_figures(rss: list[float]) -> dict:
 async def run_baseline(cfg: BenchConfig, stack: Stack, btopics: TopicSettings,
                        bkpi: KpiSettings, client, now_ms: int, tag: str,
                        events_per_s: float) -> dict:
-    bstore = RedisKpiStore(client, bkpi)
+    bstore = kpi_store(client, bkpi)
     _, bn = await produce_sim(stack, btopics, simulation(cfg, now_ms), cfg.baseline_events,
                               "baseline")
     baseline = spawn(["-m", "streams.bench.baseline"],

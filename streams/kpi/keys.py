@@ -67,18 +67,22 @@ class Keys:
 
     @property
     def buyers_prefix(self) -> str:
-        """ZSET per brand: user_id -> last paid order time (ms). The script appends the brand."""
-        return f"{self.prefix}:buyers:"
+        """ZSET per brand: user_id -> last paid order time (ms). The script appends
+        `<brand>}`: a brand's two buyer keys share the Cluster slot of the hash tag {brand}."""
+        return f"{self.prefix}:buyers:{{"
 
     def buyers(self, brand: str) -> str:
-        return self.buyers_prefix + brand
+        return self.buyers_prefix + brand + "}"
 
     @property
     def purchases_prefix(self) -> str:
         """HASH per brand: user_id -> that user's recent paid orders, `ts@room` comma-joined
-        (ascending, the last MAX_PURCHASES within the buyer history). The script appends the
-        brand. Lets a late earlier order make the later ones repeats."""
-        return f"{self.prefix}:purchases:"
+        (ascending, the last MAX_PURCHASES within the buyer history). The script appends
+        `<brand>}`. Lets a late earlier order make the later ones repeats."""
+        return f"{self.prefix}:purchases:{{"
+
+    def purchases(self, brand: str) -> str:
+        return self.purchases_prefix + brand + "}"
 
 
 def offset_field(topic: str, partition: int) -> str:

@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     MOVED = "moved"
     LOST = "lost"
     REFUSED = "refused"
+    CUT = "cut"  # Redis Cluster: re-read the named partitions alone, cut where a batch was
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +46,17 @@ class ApplyResult:
         code, *rest = raw if isinstance(raw, (list, tuple)) else [raw]
         detail = " ".join(_s(x) for x in rest if x not in (None, b"", ""))
         outcome = {1: Outcome.APPLIED, 0: Outcome.REPLAY, -1: Outcome.MOVED, -2: Outcome.LOST,
-                   -3: Outcome.REFUSED}[int(code)]
+                   -3: Outcome.REFUSED, -4: Outcome.CUT}[int(code)]
         return cls(outcome, detail)
 
     def __bool__(self) -> bool:
         return self.outcome is Outcome.APPLIED
+
+    def cuts(self) -> dict[tuple[str, int], int]:
+        """CUT: partition -> the offset its next batches must not pass (see store_cluster)."""
+        words = self.detail.split()
+        return {parse_offset_field(f): int(c) for f, c in zip(words[::2], words[1::2],
+                                                              strict=True)}
 
 
 def _s(v: Any) -> str:

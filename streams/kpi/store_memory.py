@@ -143,7 +143,7 @@ class InMemoryKpiStore(KpiStoreBase):
         newest: dict[str, tuple[int, str]] = {}
         for ts, _ts_s, user, brand, state_key, room, *_ in p["buy"]:
             brand = brand or self.hashes.get(state_key, {}).get("brand") or room
-            hk, pk = p["buy_pre"] + brand, p["pur_pre"] + brand
+            hk, pk = p["buy_pre"] + brand + "}", p["pur_pre"] + brand + "}"
             z = self.zsets.setdefault(hk, {})
             purchases = self.hashes.setdefault(pk, {})
             hist: list[tuple[int, str]] = []
@@ -167,7 +167,9 @@ class InMemoryKpiStore(KpiStoreBase):
                 marks.append((room, ts, "r7", user))
             if thirty:
                 marks.append((room, ts, "r30", user))
-            hist = sorted([*hist, (ts, room)], key=lambda h: h[0])
+            if (ts, room) not in hist:  # recorded once, as the script does
+                hist.append((ts, room))
+            hist = sorted(hist, key=lambda h: h[0])
             top = hist[-1][0]
             kept = [h for h in hist[-p["max_pur"]:] if h[0] >= top - p["hist_ms"]]
             purchases[user] = ",".join(f"{t}@{r}" for t, r in kept)

@@ -21,7 +21,7 @@ class RedisKpiStore(KpiStoreBase):
     """KPI state in one Redis (or valkey). Works with decode_responses on or off.
 
     The apply script touches keys of many rooms plus global keys, so it needs a single Redis
-    node, not a Cluster (see docs/kpis.md).
+    node; on a Cluster, store_cluster.ClusterKpiStore applies in per-slot steps.
     """
 
     def __init__(self, redis: aioredis.Redis, settings: KpiSettings) -> None:
@@ -55,7 +55,9 @@ class RedisKpiStore(KpiStoreBase):
         pipe = self.redis.pipeline(transaction=False)
         for g in groups:
             if g:
-                pipe.pfcount(*g)
+                # execute_command: redis-py's cluster pipeline refuses multi-key pfcount(),
+                # and every key of one group is one room's, so one slot.
+                pipe.execute_command("PFCOUNT", *g)
         results = iter(await pipe.execute() if any(groups) else [])
         return [int(next(results)) if g else 0 for g in groups]
 

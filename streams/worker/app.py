@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio.cluster import RedisCluster
 
 from streams.kpi.config import KpiSettings
+from streams.kpi.store_cluster import kpi_store
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
 from streams.worker.config import WorkerSettings
@@ -52,6 +53,7 @@ class Runtime:
     kpi: KpiSettings
     redis: aioredis.Redis
     registry: CollectorRegistry
+    wait_replicas: int = 0  # Redis Cluster: see RedisSettings.wait_replicas
     store: RedisKpiStore = field(init=False)
     metrics: WorkerMetrics = field(init=False)
     collector: KpiCollector = field(init=False)
@@ -59,7 +61,7 @@ class Runtime:
     loop_lag: LoopLag = field(init=False)
 
     def __post_init__(self) -> None:
-        self.store = RedisKpiStore(self.redis, self.kpi)
+        self.store = kpi_store(self.redis, self.kpi, self.wait_replicas)
         self.metrics = WorkerMetrics(self.registry)
         self.collector = KpiCollector(self.store, self.worker.metrics_windows,
                                       self.kpi.top_n_products)
@@ -93,7 +95,8 @@ def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: Topi
     """Build the worker app. `kafka` and `redis_settings` must point at running servers."""
     worker = worker or WorkerSettings()
     rt = Runtime(kafka=kafka, topics=topics, worker=worker, kpi=kpi or KpiSettings(),
-                 redis=redis_client(redis_settings), registry=registry or CollectorRegistry())
+                 redis=redis_client(redis_settings), registry=registry or CollectorRegistry(),
+                 wait_replicas=redis_settings.wait_replicas)
     app = faust.App(
         worker.app_id,
         broker=_faust_broker(kafka),

@@ -144,6 +144,10 @@ class KpiEngine:
         """Prepare `batch` (CPU), then hand it to the apply pipeline behind the previous one."""
         started = time.perf_counter()
         now_ms = int(time.time() * 1000)
+        batch, seek = self.positions.cut(batch)
+        for tp, offset in seek.items():
+            if self.consumer is not None and tp in self.consumer.assignment():
+                self.consumer.seek(tp, offset)
         parts = []
         for tp, records in batch.items():
             key = (tp.topic, tp.partition)
@@ -194,6 +198,7 @@ class KpiEngine:
             self.accounting.batch(p, self._highwater, started, now_ms)
             for (topic, partition), nxt in p.offsets.items():
                 self._pending_commit[TopicPartition(topic, partition)] = nxt
+                self.positions.passed((topic, partition), nxt)
             await self._commit()
 
     async def _retry(self, call, outage: Outage):
@@ -244,6 +249,12 @@ class KpiEngine:
                         "(another worker moved on, or a gap): %s; resuming from the stored "
                         "offsets", result.detail)
             self.more.moved.inc()
+            await self._reseek_all()
+        elif result.outcome is Outcome.CUT:
+            cuts = result.cuts()
+            log.info("a batch cut short by a crash is re-read alone up to where it ended: %s",
+                     ", ".join(f"{t}:{p}@{c}" for (t, p), c in sorted(cuts.items())))
+            self.positions.cuts.update(cuts)
             await self._reseek_all()
         elif result.outcome is Outcome.LOST:
             log.error("Redis lost the KPI state (offset %s is gone: restart without "

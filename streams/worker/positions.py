@@ -20,6 +20,38 @@ class Positions:
         self.chain: dict[TP, int] = {}
         # Records below this offset were applied already: they only rebuild dedup memory.
         self.warm_until: dict[TP, int] = {}
+        # Redis Cluster: partitions whose batches must stop at this offset and go alone,
+        # until one ends there (a crashed batch's intent; streams/kpi/apply_cluster_lua.py).
+        self.cuts: dict[TP, int] = {}
+
+    def cut(self, batch: dict) -> tuple[dict, dict]:
+        """The part of a fetched batch ({tp: records}) to process now, and {tp: offset} of the
+        partitions to seek back to. A partition with a pending cut goes alone, its records
+        stopping before the cut; the others are fetched again later. No cut: all of it."""
+        if not self.cuts:
+            return batch, {}
+        pending = sorted((tp for tp in batch if (tp.topic, tp.partition) in self.cuts),
+                         key=lambda tp: (tp.topic, tp.partition))
+        if not pending:
+            return batch, {}
+        alone = pending[0]
+        seek = {}
+        for tp, records in batch.items():
+            if tp != alone:
+                expected = self.expected.get((tp.topic, tp.partition), ANY_START)
+                first = records[0].offset
+                seek[tp] = first if expected == ANY_START else min(first, expected)
+        cut = self.cuts[(alone.topic, alone.partition)]
+        keep = [r for r in batch[alone] if r.offset < cut]
+        if len(keep) < len(batch[alone]):
+            seek[alone] = cut
+        return ({alone: keep} if keep else {}), seek
+
+    def passed(self, key: TP, next_offset: int) -> None:
+        """A batch of `key` ending at `next_offset` was applied: a cut it reached is done."""
+        cut = self.cuts.get(key)
+        if cut is not None and next_offset >= cut:
+            del self.cuts[key]
 
     def owned(self, key: TP) -> bool:
         return key in self.expected
@@ -70,6 +102,7 @@ class Positions:
         return log_start or 0
 
     def forget(self, key: TP) -> None:
+        self.cuts.pop(key, None)
         self.expected.pop(key, None)
         self.chain.pop(key, None)
         self.warm_until.pop(key, None)

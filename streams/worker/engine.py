@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from streams.ingest.limits import LiveRooms
 from streams.ingest.prepare import IngestState, Prepared, prepare, rewarm
@@ -32,7 +32,7 @@ from streams.worker.records import RawRecordConsumer
 from streams.worker.retry import Outage, retry
 
 log = logging.getLogger(__name__)
-REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
 __all__ = ["ANY_START", "REDIS_ERRORS", "KpiEngine"]
 
 

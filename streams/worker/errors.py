@@ -43,6 +43,13 @@ _REDIS_RETRYABLE: tuple[type[BaseException], ...] = (
     re_.ConnectionError, re_.TimeoutError, re_.BusyLoadingError, re_.TryAgainError,
     re_.ReadOnlyError, re_.MasterDownError, re_.ClusterDownError, re_.OutOfMemoryError,
     re_.NoScriptError,  # the script cache was flushed (restart): the next attempt reloads it
+    # Redis Cluster: a node is down or slots are moving (ClusterError: redis-py gave up
+    # following redirections). The cluster apply's steps are idempotent, so retrying is safe.
+    re_.ClusterError, re_.MovedError, re_.AskError,
+)
+# Not RedisError subclasses: "cannot connect to any node", "slot not covered" (mid-failover).
+_REDIS_CLUSTER_RETRYABLE: tuple[type[BaseException], ...] = (
+    re_.RedisClusterException,
 )
 # AuthenticationError is a ConnectionError subclass in redis-py, but a wrong password stays wrong.
 _REDIS_FATAL: tuple[type[BaseException], ...] = (
@@ -66,6 +73,8 @@ def is_retryable(exc: BaseException) -> bool:
         # ResponseError (WRONGTYPE, a script's own error, ...) and DataError stay False: the
         # same command on the same keys fails the same way.
         return isinstance(exc, _REDIS_RETRYABLE)
+    if isinstance(exc, _REDIS_CLUSTER_RETRYABLE):
+        return True
     # Below the client libraries: sockets and timers. Everything else (TypeError from a
     # serializer, ValueError, AssertionError, ...) is a bug or a bad input, not an outage.
     return isinstance(exc, (OSError, TimeoutError))

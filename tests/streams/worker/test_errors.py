@@ -24,6 +24,9 @@ RETRYABLE = [
     rx.ConnectionError("refused"), rx.TimeoutError("slow"), rx.BusyLoadingError("loading"),
     rx.TryAgainError("TRYAGAIN"), rx.ReadOnlyError("READONLY"), rx.OutOfMemoryError("OOM"),
     rx.NoScriptError("NOSCRIPT"), rx.MasterDownError("MASTERDOWN"),
+    rx.ClusterDownError("CLUSTERDOWN"), rx.ClusterError("TTL exhausted"),
+    rx.SlotNotCoveredError("slot 7 not covered"),
+    rx.RedisClusterException("Redis Cluster cannot be connected"),
     ConnectionRefusedError(), TimeoutError(), OSError("reset"),
 ]
 NOT_RETRYABLE = [

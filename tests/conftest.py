@@ -6,8 +6,10 @@ import asyncio
 import uuid
 
 import pytest
+import pytest_asyncio
+from pydantic import SecretStr
 
-from streams.settings import TopicSettings
+from streams.settings import RedisSettings, TopicSettings
 from streams.stack import Stack, start_stack
 from streams.topics import create_topics
 
@@ -37,3 +39,26 @@ def redis_cluster():
 
     with start_cluster(masters=3, replicas_per_master=1, aof=True) as cl:
         yield cl
+
+
+@pytest.fixture(params=["single", "cluster"])
+def redis_settings(request) -> RedisSettings:
+    """Where a Redis-backed test runs: the stack's one node, then the 3-master cluster. (Sync, so
+    that starting either runs outside the session's event loop.)"""
+    if request.param == "cluster":
+        return RedisSettings(url=SecretStr(request.getfixturevalue("redis_cluster").url),
+                             cluster=True)
+    return request.getfixturevalue("stack").redis
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def redis_client(redis_settings: RedisSettings):
+    """The worker's own client for `redis_settings`: an asyncio Redis, or a RedisCluster. Tests
+    sharing the cluster or the node use a fresh key prefix each."""
+    from streams.worker.app import redis_client as make
+
+    client = make(redis_settings)
+    try:
+        yield client
+    finally:
+        await client.aclose()

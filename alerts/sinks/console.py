@@ -14,9 +14,29 @@ from redis.exceptions import RedisError
 from alerts import clock
 from alerts.model import Alert, AlertState
 from alerts.sinks.errors import DeliveryError
+from alerts.sinks.feedkeys import FeedKeys
 
 FEED_MAXLEN = 1000
 ACK_TTL_S = 7 * 24 * 3600
+
+# Sending is one script, not MULTI/EXEC, so one node and a Redis Cluster run the same code (both
+# keys share the feed's slot, see feedkeys.py). redis-py's asyncio cluster MULTI queues each
+# command through asyncio.run in a thread of its own and, as a fresh client's first command,
+# initialises the client on that thread's loop, which breaks it ("Event loop is closed", seen
+# with redis-py 8.1). Like the transaction it replaces, nobody sees the current-alerts hash and
+# the feed disagree. ARGV: maxlen, then per alert fingerprint, alert JSON ('' = not firing any
+# more), feed entry.
+SEND_LUA = """
+for i = 2, #ARGV, 3 do
+  if ARGV[i + 1] == '' then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i + 2])
+end
+return (#ARGV - 1) / 3
+"""
 
 
 @dataclass(frozen=True)
@@ -71,35 +91,31 @@ def _decode(entry_id: bytes | str, fields: dict[Any, Any]) -> FeedEvent:
 
 class ConsoleFeed:
     """A Sink over Redis: a capped stream of feed entries (XADD MAXLEN ~), a hash of firing alerts
-    by fingerprint, and one expiring key per acknowledged episode."""
+    by fingerprint, and one expiring key per acknowledged episode (names: feedkeys.py)."""
 
     name = "console"
 
     def __init__(self, client: Any, *, prefix: str = "rp:console",
                  maxlen: int = FEED_MAXLEN) -> None:
-        self._r = client  # a redis.asyncio.Redis
-        self.stream = f"{prefix}:feed"
-        self.current_key = f"{prefix}:current"
-        self._ack_prefix = f"{prefix}:ack:"
+        self._r = client  # a redis.asyncio.Redis or RedisCluster
+        self.keys = FeedKeys(prefix)
+        self.stream = self.keys.stream
         self._maxlen = maxlen
-
-    def _ack_key(self, fingerprint: str, starts_at: int) -> str:
-        return f"{self._ack_prefix}{fingerprint}:{starts_at}"
+        self._send: Any = None  # the registered SEND_LUA, made on first use
 
     async def send(self, alerts: Sequence[Alert]) -> None:
         if not alerts:
             return
+        if self._send is None:
+            self._send = self._r.register_script(SEND_LUA)
+        args: list[Any] = [self._maxlen]
+        for alert in alerts:
+            firing = alert.state is AlertState.firing
+            args += [alert.fingerprint,
+                     orjson.dumps(alert.model_dump(mode="json")) if firing else b"",
+                     orjson.dumps(_alert_event(alert))]
         try:
-            async with self._r.pipeline(transaction=True) as pipe:
-                for alert in alerts:
-                    doc = orjson.dumps(alert.model_dump(mode="json"))
-                    if alert.state is AlertState.firing:
-                        pipe.hset(self.current_key, alert.fingerprint, doc)
-                    else:
-                        pipe.hdel(self.current_key, alert.fingerprint)
-                    pipe.xadd(self.stream, {"e": orjson.dumps(_alert_event(alert))},
-                              maxlen=self._maxlen, approximate=True)
-                await pipe.execute()
+            await self._send(keys=[self.keys.current, self.stream], args=args)
         except (RedisError, OSError) as exc:
             raise DeliveryError(f"console: redis {type(exc).__name__}", retryable=True) from None
 
@@ -110,24 +126,26 @@ class ConsoleFeed:
 
     async def current(self) -> list[Alert]:
         """Alerts firing now, newest start first."""
-        docs = await self._r.hvals(self.current_key)
+        docs = await self._r.hvals(self.keys.current)
         alerts = [Alert.model_validate_json(d) for d in docs]
         return sorted(alerts, key=lambda a: a.starts_at, reverse=True)
 
     async def ack(self, fingerprint: str, by: str, now_ms: int | None = None) -> Ack | None:
         """Acknowledge the firing episode of `fingerprint`; None when it is not firing."""
-        doc = await self._r.hget(self.current_key, fingerprint)
+        doc = await self._r.hget(self.keys.current, fingerprint)
         if doc is None:
             return None
         alert = Alert.model_validate_json(doc)
         at = now_ms if now_ms is not None else clock.now_ms()
         ack = Ack(fingerprint, alert.starts_at, by, at)
         payload = orjson.dumps(ack.to_dict())
-        # NX: the first acknowledgement of an episode is the one that counts.
-        stored = await self._r.set(self._ack_key(fingerprint, alert.starts_at), payload,
+        # NX: the first acknowledgement of an episode is the one that counts. (The read above
+        # is a separate command, as it always was: an alert resolving in between keeps an ack
+        # of its ended episode, which nothing reads.)
+        stored = await self._r.set(self.keys.ack(fingerprint, alert.starts_at), payload,
                                    ex=ACK_TTL_S, nx=True)
         if not stored:
-            prev = await self._r.get(self._ack_key(fingerprint, alert.starts_at))
+            prev = await self._r.get(self.keys.ack(fingerprint, alert.starts_at))
             return Ack(**orjson.loads(prev)) if prev else ack
         await self.announce("ack", ack.to_dict())
         return ack
@@ -136,7 +154,8 @@ class ConsoleFeed:
         episodes = list(dict.fromkeys(episodes))
         if not episodes:
             return {}
-        docs = await self._r.mget([self._ack_key(fp, s) for fp, s in episodes])
+        # One MGET on a Cluster too: every ack key carries the feed's hash tag.
+        docs = await self._r.mget([self.keys.ack(fp, s) for fp, s in episodes])
         return {ep: Ack(**orjson.loads(d)) for ep, d in zip(episodes, docs, strict=True) if d}
 
     async def announce(self, kind: str, data: dict[str, Any]) -> str:

@@ -9,7 +9,10 @@ DEFAULT_PREFIX = "rp:alerts"
 
 @dataclass(frozen=True, slots=True)
 class AlertKeys:
-    """Alert state lives under its own prefix, apart from the KPI keys (streams/kpi/keys.py)."""
+    """Alert state lives under its own prefix, apart from the KPI keys (streams/kpi/keys.py).
+
+    No hash tag: each key is one hash and no command or script touches two of them, so on a
+    Redis Cluster they may sit on different masters (redis_state.py)."""
 
     prefix: str = DEFAULT_PREFIX
 

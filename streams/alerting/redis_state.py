@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.typing import EncodableT, FieldT
+from redis.typing import EncodableT
 
 from alerts import clock
 from alerts.lifecycle import Series
@@ -14,6 +15,27 @@ from alerts.silences import Silence, ended
 from streams.alerting.keys import DEFAULT_PREFIX, AlertKeys
 
 KEEP_EXPIRED_MS = 7 * 86_400_000  # expired silences stay listable this long
+
+# Upserts and deletes of one evaluation land together, so a restart never loads half of it. One
+# script on the one series hash rather than MULTI/EXEC, so one node and a Redis Cluster run the
+# same code (why not redis-py's cluster MULTI: alerts/sinks/console.py, SEND_LUA). ARGV: the
+# number of upserted fields n, then n field/value pairs, then the fields to delete. Chunks of
+# 500 fields keep unpack() far below Lua's stack limit.
+SAVE_LUA = """
+local n = tonumber(ARGV[1])
+local i, last = 2, 1 + 2 * n
+while i <= last do
+  local j = math.min(i + 999, last)
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+while i <= #ARGV do
+  local j = math.min(i + 499, #ARGV)
+  redis.call('HDEL', KEYS[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+return n
+"""
 
 
 def _s(v: bytes | str) -> str:
@@ -25,22 +47,24 @@ class RedisSeriesStore:
 
     def __init__(self, redis: aioredis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
         self.redis, self.key = redis, AlertKeys(prefix).series
+        self._save: Any = None  # the registered SAVE_LUA, made on first use
 
     async def load(self) -> dict[str, Series]:
         raw = await self.redis.hgetall(self.key)
         return {_s(k): Series.model_validate_json(v) for k, v in raw.items()}
 
     async def save(self, upserts: Iterable[Series], deletes: Iterable[str]) -> None:
-        mapping: dict[FieldT, EncodableT] = {s.fingerprint: s.model_dump_json() for s in upserts}
+        mapping = {s.fingerprint: s.model_dump_json() for s in upserts}
         deletes = list(deletes)
         if not mapping and not deletes:
             return
-        pipe = self.redis.pipeline(transaction=True)
-        if mapping:
-            pipe.hset(self.key, mapping=mapping)
-        if deletes:
-            pipe.hdel(self.key, *deletes)
-        await pipe.execute()
+        args: list[EncodableT] = [len(mapping)]
+        for field, doc in mapping.items():
+            args += [field, doc]
+        args += deletes
+        if self._save is None:
+            self._save = self.redis.register_script(SAVE_LUA)
+        await self._save(keys=[self.key], args=args)
 
 
 class RedisNotificationLog:

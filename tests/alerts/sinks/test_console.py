@@ -1,4 +1,5 @@
-"""ConsoleFeed: newest-first feed, current alerts, acknowledgements kept per firing episode."""
+"""ConsoleFeed: newest-first feed, current alerts, acknowledgements kept per firing episode; in
+memory, on one Redis node and on a Redis Cluster."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import SecretStr
+from redis.crc import key_slot
 
 from alerts.model import Alert, Audience, Evidence, fingerprint
 from alerts.sinks.base import Sink
 from alerts.sinks.console import ConsoleFeed, MemoryConsoleFeed
 from alerts.sinks.errors import DeliveryError
+from streams.settings import RedisSettings
 from streams.stack import free_port
+from streams.worker.app import redis_client as make_client
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 T0 = 1_763_000_000_000
@@ -28,19 +33,20 @@ def alert(rule: str = "low_ctr", room: str = "r1", state: str = "firing", starts
 
 
 @pytest.fixture
-async def redis_feed(stack):
-    client = aioredis.Redis.from_url(stack.redis_url)
+async def redis_feed(redis_client):
     prefix = f"t{uuid.uuid4().hex[:8]}:console"
-    try:
-        yield ConsoleFeed(client, prefix=prefix, maxlen=50), client, prefix
-    finally:
-        await client.aclose()
+    yield ConsoleFeed(redis_client, prefix=prefix, maxlen=50), redis_client, prefix
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def backend(request):
-    # Start the stack outside the event loop (its start-up runs asyncio.run).
-    return request.getfixturevalue("stack") if request.param == "redis" else None
+    # Start the servers outside the event loop (their start-up runs asyncio.run).
+    if request.param == "memory":
+        return None
+    if request.param == "cluster":
+        return RedisSettings(url=SecretStr(request.getfixturevalue("redis_cluster").url),
+                             cluster=True)
+    return request.getfixturevalue("stack").redis
 
 
 @pytest.fixture
@@ -48,7 +54,7 @@ async def feed(backend):
     if backend is None:
         yield MemoryConsoleFeed(maxlen=50)
         return
-    client = aioredis.Redis.from_url(backend.redis_url)
+    client = make_client(backend)  # the worker's own client: asyncio Redis or RedisCluster
     try:
         yield ConsoleFeed(client, prefix=f"t{uuid.uuid4().hex[:8]}:console", maxlen=50)
     finally:
@@ -131,3 +137,15 @@ async def test_redis_down_is_a_retryable_sink_error():
         assert info.value.retryable
     finally:
         await client.aclose()
+
+
+async def test_feed_keys_share_one_cluster_slot(redis_feed):
+    """What the feed writes together (send: hash + stream) or reads together (acks: MGET) must
+    be one slot, or a Cluster refuses it; on one node this holds just the same."""
+    feed, client, _ = redis_feed
+    a = alert()
+    await feed.send([a])
+    await feed.ack(a.fingerprint, "alice", now_ms=T0 + 1)
+    names = [feed.keys.stream, feed.keys.current, feed.keys.ack(a.fingerprint, T0)]
+    assert [await client.exists(n) for n in names] == [1, 1, 1]
+    assert len({key_slot(n.encode()) for n in names}) == 1

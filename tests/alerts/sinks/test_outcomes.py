@@ -1,12 +1,12 @@
 """What a chat sink's answer counts as, and held nudges that a silence or an acknowledgement
-made unwanted (real HTTP server on 127.0.0.1; silences and acks in the real Redis)."""
+made unwanted (real HTTP server on 127.0.0.1; silences and acks in the real Redis, one node and
+a Cluster)."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from alerts.pipeline.builder import build_pipeline
@@ -100,15 +100,6 @@ async def test_a_rejected_nudge_is_counted_failed_never_sent(platforms):
     assert reg.get_sample_value("roompulse_nudge_failures_total", {"sink": nudger.name}) == 1
     assert reg.get_sample_value("roompulse_nudge_decisions_total",
                                 {"sink": nudger.name, "outcome": "sent_queued"}) is None
-
-
-@pytest.fixture
-async def redis_client(stack):
-    client = aioredis.Redis.from_url(stack.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.mark.integration

@@ -1,4 +1,5 @@
-"""The live path on a real Redis: KPI store -> evaluator -> pipeline, across a worker restart."""
+"""The live path on a real Redis, one node and a Cluster (the `redis_client` fixture): KPI store
+-> evaluator -> pipeline, across a worker restart."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import uuid
 
 import orjson
 import pytest
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from alerts.clock import now_ms
@@ -24,7 +24,7 @@ from streams.alerting.redis_state import (
 )
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import BatchFolder
-from streams.kpi.store_redis import RedisKpiStore
+from streams.kpi.store_cluster import kpi_store
 from streams.settings import TopicSettings
 from streams.simulator.config import ScenarioSpec, SimConfig
 from streams.simulator.generate import Simulation
@@ -33,24 +33,27 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 START = 1_767_240_000_000
 
 
-@pytest.fixture
-async def redis(stack):
-    r = aioredis.from_url(stack.redis_url)
-    yield r
-    await r.aclose()
-
-
 def prefix() -> str:
     return f"t{uuid.uuid4().hex[:8]}"
 
 
-async def test_redis_stores_round_trip(redis):
+async def test_redis_stores_round_trip(redis_client):
+    redis = redis_client
     p = prefix()
     series = RedisSeriesStore(redis, p)
     s = Series(fingerprint="f1", rule="r", room_id="room-1", state=State.firing, fired_at=5)
     await series.save([s], [])
     assert await series.load() == {"f1": s}
     await series.save([], ["f1"])
+    assert await series.load() == {}
+
+    # Upserts and deletes of one save land together, in chunks past the script's unpack size.
+    many = [s.model_copy(update={"fingerprint": f"f{i}"}) for i in range(1200)]
+    await series.save(many, [])
+    await series.save([s.model_copy(update={"fingerprint": "new", "fired_at": 9})],
+                      [f"f{i}" for i in range(1, 1200)])
+    assert {k: v.fired_at for k, v in (await series.load()).items()} == {"f0": 5, "new": 9}
+    await series.save([], ["f0", "new"])
     assert await series.load() == {}
 
     log = RedisNotificationLog(redis, p)
@@ -72,13 +75,14 @@ async def test_redis_stores_round_trip(redis):
     assert not await silences.expire("nope")
 
 
-async def test_stalled_room_alert_survives_a_restart_without_repeating(redis):
+async def test_stalled_room_alert_survives_a_restart_without_repeating(redis_client):
+    redis = redis_client
     cfg = SimConfig(start_ms=START, rooms=2, seed=5, duration_min=26, exposures_per_min=100,
                     scenarios=(ScenarioSpec.parse("stream-stall:room-2"),))
     sim = Simulation(cfg)
     (stall,) = sim.scenarios
     p = prefix()
-    store = RedisKpiStore(redis, KpiSettings(key_prefix=p))
+    store = kpi_store(redis, KpiSettings(key_prefix=p))  # the Cluster's store on a Cluster
     sent: list[Alert] = []
 
     async def send(topic, key, value):

@@ -1,19 +1,28 @@
 """The console's HTTP API on a real server: login, roles, CSRF, the feed, silences, no leaked
-secrets."""
+secrets; with everything in memory, and on a real Redis Cluster wired as the worker wires it."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import aiohttp
 import orjson
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 
 from alerts.sinks.console import MemoryConsoleFeed
+from streams.alerting.redis_state import RedisSilenceStore
+from streams.console.install import console_feed, console_prefix
+from streams.console.sessions import RedisRevocations
 from streams.console.settings import ConsoleSettings
 from streams.console.silencing import AlertSilences
+from streams.kpi.config import KpiSettings
+from streams.kpi.store_cluster import kpi_store
 from streams.kpi.store_memory import InMemoryKpiStore
+from streams.settings import RedisSettings
+from streams.worker.app import redis_client
 from tests.streams.console.conftest import (
     OPERATOR_TOKEN,
     SECRETS,
@@ -27,13 +36,35 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 seen_bodies: list[str] = []
 
 
+@pytest.fixture(params=["memory", "cluster"])
+def backend(request):
+    # Started outside the event loop (the cluster's start-up is blocking).
+    return request.getfixturevalue("redis_cluster") if request.param == "cluster" else None
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def console(settings):
-    store = InMemoryKpiStore()
-    await fill_store(store, "room-1")
-    async with serve_console(store=store, feed=MemoryConsoleFeed(), silences=AlertSilences(),
-                             settings=settings) as served:
-        yield served
+async def console(settings, backend):
+    if backend is None:
+        store = InMemoryKpiStore()
+        await fill_store(store, "room-1")
+        async with serve_console(store=store, feed=MemoryConsoleFeed(), silences=AlertSilences(),
+                                 settings=settings) as served:
+            yield served
+        return
+    # As install_worker_console wires it: KPIs, feed, silences and revoked sessions in Redis.
+    redis = redis_client(RedisSettings(url=SecretStr(backend.url), cluster=True))
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    store = kpi_store(redis, KpiSettings(key_prefix=prefix))
+    try:
+        await fill_store(store, "room-1")
+        async with serve_console(
+                store=store, feed=console_feed(redis, prefix),
+                silences=AlertSilences(RedisSilenceStore(redis, f"{prefix}:alerts")),
+                revocations=RedisRevocations(redis, console_prefix(prefix)),
+                settings=settings) as served:
+            yield served
+    finally:
+        await redis.aclose()
 
 
 def client() -> aiohttp.ClientSession:

@@ -1,5 +1,6 @@
 """Console security on a real server: logout revokes the session (in the real Redis shared by
-worker processes), state changes only from allowed origins, ids with a trailing newline refused."""
+worker processes, one node and a Cluster), state changes only from allowed origins, ids with a
+trailing newline refused."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import uuid
 import aiohttp
 import orjson
 import pytest
-import redis.asyncio as aioredis
 
 from alerts.sinks.console import MemoryConsoleFeed
 from streams.console.auth import COOKIE
@@ -92,15 +92,6 @@ async def test_an_open_alert_stream_ends_at_logout(settings):
                            headers={"X-CSRF-Token": me["csrf"]})
                 body = await asyncio.wait_for(stream.content.read(), 5)
         assert b"event: expired" in body
-
-
-@pytest.fixture
-async def redis_client(stack):
-    client_ = aioredis.Redis.from_url(stack.redis_url)
-    try:
-        yield client_
-    finally:
-        await client_.aclose()
 
 
 @pytest.mark.integration

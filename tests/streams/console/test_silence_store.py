@@ -1,4 +1,5 @@
-"""RedisSilenceStore against the real Redis: shared across clients, listed, expired, pruned."""
+"""RedisSilenceStore against the real Redis, one node and a Cluster (the `redis_client` fixture):
+shared across clients, listed, expired, pruned."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import time
 import uuid
 
 import pytest
-import pytest_asyncio
-import redis.asyncio as aioredis
 
 from alerts.silences import new_silence
 from streams.alerting.redis_state import KEEP_EXPIRED_MS, RedisSilenceStore
@@ -15,15 +14,6 @@ from streams.console.silencing import AlertSilences
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 T0 = int(time.time() * 1000)  # the store prunes by wall clock
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def redis_client(stack):
-    client = aioredis.Redis.from_url(stack.redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def test_add_list_expire_shared_between_stores(redis_client):

@@ -1,5 +1,6 @@
-"""The history writer over the real KPI store (valkey-server): a live broadcast's minutes and
-summary land in history, counts exact, distinct counts within the HyperLogLog error."""
+"""The history writer over the real KPI store (valkey-server, one node and a Cluster): a live
+broadcast's minutes and summary land in history, counts exact, distinct counts within the
+HyperLogLog error."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from streams.history.settings import HistorySettings
 from streams.history.store import HistoryStore
 from streams.history.writer import HistoryWriter
 from streams.kpi.config import KpiSettings
-from streams.kpi.store_redis import RedisKpiStore
+from streams.kpi.store_cluster import kpi_store
 from streams.report.make import data_from_recording, report_from_data
 from streams.report.recording import collect
 from streams.simulator import record
@@ -26,16 +27,16 @@ EXACT = ("exposures", "entries", "online", "watch_ms", "orders", "gmv", "ad_spen
          "product_clicks", "product_exposures", "cart_adds", "sources")
 
 
-async def test_writer_over_redis(stack, tmp_path):
+async def test_writer_over_redis(redis_settings, tmp_path):
     # a broadcast that ended just now, so every key is within its Redis TTL
     start = int(time.time() * 1000) - 61 * 60_000
     path = tmp_path / "live.jsonl"
     record(sim_config(rooms=1, duration_min=60, scenarios=(), start_ms=start - start % 60_000),
            path)
-    client = redis_client(stack.redis)
+    client = redis_client(redis_settings)
     history = HistoryStore.open(HistorySettings(dir=tmp_path))
     try:
-        kpis = RedisKpiStore(client, KpiSettings(key_prefix=f"h{uuid.uuid4().hex[:10]}"))
+        kpis = kpi_store(client, KpiSettings(key_prefix=f"h{uuid.uuid4().hex[:10]}"))
         writer = HistoryWriter(kpis, HistorySettings(), registry=CollectorRegistry(),
                                store=history)
         await collect(path, "room-1", store=kpis, after_minute=writer.tick)

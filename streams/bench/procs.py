@@ -24,6 +24,9 @@ def child_env(stack: Stack, topics: TopicSettings, key_prefix: str, group: str) 
     k = stack.kafka
     return {**os.environ, "ROOMPULSE_KAFKA_BOOTSTRAP": stack.bootstrap,
             "ROOMPULSE_REDIS_URL": stack.redis_url,
+            # Explicit both ways: an inherited ROOMPULSE_REDIS_CLUSTER must not turn a
+            # single-node run into a cluster client (or back).
+            "ROOMPULSE_REDIS_CLUSTER": "true" if stack.redis.cluster else "false",
             "ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS": str(k.session_timeout_ms),
             "ROOMPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(k.heartbeat_interval_ms),
             "ROOMPULSE_KAFKA_REBALANCE_TIMEOUT_MS": str(k.rebalance_timeout_ms),

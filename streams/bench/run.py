@@ -15,6 +15,7 @@ from streams.bench.latency import run_latency
 from streams.bench.machine import machine_info, ratio, reference_figures
 from streams.bench.measure import cpu_seconds, sample_rss, say, watch
 from streams.bench.procs import Workers, child_env, run_reference, spawn, stop
+from streams.bench.redismem import room_memory
 from streams.bench.reference import rates
 from streams.kpi.config import KpiSettings
 from streams.kpi.store_cluster import kpi_store
@@ -83,9 +84,14 @@ async def produce_sim(stack: Stack, topics: TopicSettings, sim: Simulation, limi
 
 
 async def applied(store: RedisKpiStore, *groups: str) -> int:
+    """The groups' committed offsets summed, from the offsets hash itself: on a Redis Cluster
+    it also holds a batch's intents ("i:<topic>:<partition>" -> "from,to") between the apply's
+    BEGIN and COMMIT steps, which store.load_offsets does not skip."""
     total = 0
     for g in groups:
-        total += sum((await store.load_offsets(g)).values())
+        offsets = await store.redis.hgetall(store.keys.offsets(g))
+        total += sum(int(v) for f, v in offsets.items()
+                     if not (f.decode() if isinstance(f, bytes) else f).startswith("i:"))
     return total
 
 
@@ -112,7 +118,10 @@ async def check(store: RedisKpiStore, truth: dict[str, Counter]) -> list[str]:
     return wrong
 
 
-async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
+async def run_bench(cfg: BenchConfig, stack: Stack,
+                    servers: dict[str, int] | None = None) -> dict:
+    """One bench run; `servers` (name -> pid) whose CPU is measured alongside the workers'
+    defaults to the stack's embedded broker and valkey."""
     tag = uuid.uuid4().hex[:6]
     topics = TopicSettings(prefix=f"bench{tag}", partitions=cfg.partitions)
     btopics = TopicSettings(prefix=f"bench{tag}b", partitions=cfg.partitions)
@@ -143,7 +152,7 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
     client = redis_client(stack.redis)
     store = kpi_store(client, kpi)
     groups = (group, f"{group}-control")
-    servers = embedded_servers(stack)
+    servers = embedded_servers(stack) if servers is None else servers
     workers = Workers(cfg.workers, env)
     try:
         say(f"{cfg.workers} worker(s) started (pids {workers.pids}); waiting for {n} events")
@@ -167,6 +176,10 @@ async def run_bench(cfg: BenchConfig, stack: Stack) -> dict:
             sampler.cancel()
         result.update(rss_figures(rss))
         wrong = await check(store, truth)
+        # Right after the throughput run: the rooms hold exactly the workload's events.
+        result.update(await room_memory(client, store.keys, sorted(truth)))
+        say(f"redis: {result['redis_bytes_per_room']} bytes in "
+            f"{result['redis_keys_per_room']} keys per room")
         if run.n_last <= run.n_first:
             say("the clock never started: the work was done before every worker had applied "
                 "a batch (use more --events)")

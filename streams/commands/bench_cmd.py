@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from streams.stack import start_stack
 
@@ -32,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the raw reference loop (no reference_ratio)")
     p.add_argument("--no-aof", action="store_true",
                    help="start the embedded valkey without its append-only file")
+    p.add_argument("--redis-cluster", action="store_true",
+                   help="also start a 3-master valkey cluster and run the throughput bench "
+                        "on it after the single node (same workload): redis_cluster, "
+                        "cluster_vs_single")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     from streams.bench.liveargs import add_arguments
     add_arguments(p)  # --live-rooms N: the evaluation / API bench (streams.bench.liverooms)
@@ -39,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.live_rooms and args.redis_cluster:
+        print("roompulse bench: --redis-cluster runs the throughput bench, not --live-rooms",
+              file=sys.stderr)
+        return 2
     if args.live_rooms:
         from streams.bench.liverooms import main
         return main(args)
@@ -53,10 +62,16 @@ def run(args: argparse.Namespace) -> int:
                       session_timeout_ms=args.session_timeout_ms or (
                           MULTI_SESSION_MS if args.workers > 1 else None))
     with start_stack(redis_aof=cfg.redis_aof) as stack:
-        result = run_bench(cfg, stack)
+        if args.redis_cluster:
+            from streams.bench.cluster import run_both
+            result = run_both(cfg, stack)
+        else:
+            result = run_bench(cfg, stack)
     if args.json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
             print(f"{key:24} {value}")
-    return 0 if result.get("correct") else 1
+    correct = result.get("correct") and (not args.redis_cluster
+                                         or result["redis_cluster"].get("correct"))
+    return 0 if correct else 1

@@ -9,6 +9,7 @@ docs/worker.md, "Redis Cluster").
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -27,6 +28,7 @@ SCRIPTS = {"begin": BEGIN_LUA, "room": ROOM_LUA, "brand": BRAND_LUA, "clock": CL
 ROOM_PARTS = ("st", "pn", "h", "p", "fe")
 ROOM_CONSTS = ("clk", "cms", "bms", "edges", "rk", "pk", "cttl", "room_ttl", "buy_pre",
                "pur_pre")
+REPLICAS_CHECK_S = 5.0  # how long a primary's count of connected replicas is trusted
 BRAND_CONSTS = ("win7", "win30", "hist_ms", "hist_ttl", "buy_pre", "pur_pre", "kp", "max_pur",
                 "fttl", "cttl", "cms", "bms")
 
@@ -58,6 +60,7 @@ class ClusterKpiStore(RedisKpiStore):
         self.cluster = redis
         self.wait_replicas, self.wait_timeout_ms = wait_replicas, wait_timeout_ms
         self._sha: dict[str, str] = {}
+        self._replicas: dict[str, tuple[float, int]] = {}  # node -> (checked at, connected)
 
     async def _load_scripts(self) -> None:
         # On every primary: a step may land on any of them (and on a promoted replica later).
@@ -146,16 +149,31 @@ class ClusterKpiStore(RedisKpiStore):
 
     async def _wait(self, keys: list[str]) -> None:
         """WAIT on every primary this batch wrote to, before the offsets move: a failover to
-        a replica then keeps every write the committed offsets count (see docs/worker.md)."""
+        a replica then keeps every write the committed offsets count (see docs/worker.md).
+        A primary with fewer connected replicas is waited for by those it has (none: no
+        failover can happen, nothing to wait for), so a lost replica does not stall the loop."""
         nodes = {n.name: n for n in (self.cluster.get_node_from_key(k) for k in keys)
                  if n is not None}
         for node in nodes.values():
+            need = min(self.wait_replicas, await self._connected_replicas(node))
+            if not need:
+                continue
             got = await self.cluster.execute_command(
-                "WAIT", self.wait_replicas, self.wait_timeout_ms, target_nodes=node)
-            if int(got) < self.wait_replicas:
-                log.warning("Redis Cluster node %s acknowledged the batch on %s of %d replicas "
+                "WAIT", need, self.wait_timeout_ms, target_nodes=node)
+            if int(got) < need:
+                log.warning("Redis Cluster node %s acknowledged a batch on %s of %d replicas "
                             "within %d ms; a failover now could lose it", node.name, got,
-                            self.wait_replicas, self.wait_timeout_ms)
+                            need, self.wait_timeout_ms)
+
+    async def _connected_replicas(self, node: Any) -> int:
+        at, n = self._replicas.get(node.name, (0.0, 0))
+        if time.monotonic() - at > REPLICAS_CHECK_S:
+            info = await self.cluster.execute_command("INFO", "replication", target_nodes=node)
+            if isinstance(info, dict) and node.name in info:  # keyed by node on some versions
+                info = info[node.name]
+            n = int(info.get("connected_slaves", 0)) if isinstance(info, dict) else 0
+            self._replicas[node.name] = (time.monotonic(), n)
+        return n
 
 
 def _s(v: Any) -> str:

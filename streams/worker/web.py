@@ -22,8 +22,8 @@ __all__ = ["PROM_CONTENT_TYPE", "register_views"]
 log = logging.getLogger(__name__)
 # Loggers whose repeats we do not call ourselves: one line per message and minute, counted.
 THROTTLED_LOGGERS = ("streams.worker.engine", "streams.worker.control", "streams.worker.app",
-                     "streams.alerting.runtime", "streams.worker.looplag", "aiohttp.server",
-                     "aiohttp.access")
+                     "streams.alerting.runtime", "streams.worker.looplag",
+                     "streams.kpi.store_cluster", "aiohttp.server", "aiohttp.access")
 
 
 def alert_states(app: Any) -> dict[str, str]:

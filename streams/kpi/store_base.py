@@ -136,7 +136,8 @@ class KpiStoreBase(ABC):
 
     async def load_offsets(self, group: str) -> dict[tuple[str, int], int]:
         (h,) = await self._hgetall_many([self.keys.offsets(group)])
-        return {parse_offset_field(f): int(v) for f, v in h.items()}
+        # On a Cluster the hash also holds batch intents, `i:<topic>:<partition>` (store_cluster).
+        return {parse_offset_field(f): int(v) for f, v in h.items() if not f.startswith("i:")}
 
     # -- read side --------------------------------------------------------------------------
     async def stream_clock_ms(self) -> int | None:

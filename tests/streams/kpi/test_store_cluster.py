@@ -123,6 +123,8 @@ async def test_a_worker_dying_between_steps_leaves_the_kpis_exact(cclient, setti
     dying = CrashingStore(cclient, settings, at=at, survive=survive)
     with pytest.raises(Crash):
         await dying.apply(first, {TP: 900}, "g", 1, {TP: -1})
+    # Where the restarted worker resumes: nothing committed yet (the intent is not an offset).
+    assert await dying.load_offsets("g") == {}
     # The restarted worker re-reads the same batch (same cut) and carries on.
     store = ClusterKpiStore(cclient, settings)
     assert (await store.apply(first, {TP: 900}, "g", 1, {TP: -1})).outcome is Outcome.APPLIED

@@ -23,12 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from streams.kpi.config import KpiSettings
+    from streams.kpi.negative import NegativeClassifier
     from streams.stack import free_port
     from streams.worker.app import create_app
     from streams.worker.config import WorkerSettings
     from streams.worker.preflight import check_redis, prepare_kafka
     from streams.worker.shutdown import DeadlineWorker, HardDeadline
 
+    # Config files first: a bad one is one line and exit 1 before any server is started.
+    NegativeClassifier.from_settings(KpiSettings())
     kafka, redis_settings = KafkaSettings(), RedisSettings()
     stack = None
     if kafka.bootstrap is None or redis_settings.url is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DAY_MS = 86_400_000
@@ -48,9 +50,23 @@ class KpiSettings(BaseSettings):
                                 "remembers having set (bounds worker memory; 0 = always EXPIRE)")
     buyer_history_days: int = Field(30, ge=1, description="per-brand buyer history kept this long")
     room_ttl_s: int = Field(14 * 86400, ge=60, description="TTL of room state and product names")
-    negative_zh: list[str] | None = Field(None, description="override the default zh keywords")
-    negative_en: list[str] | None = Field(None, description="override the default en keywords")
-    negative_extra: list[str] = Field(default_factory=list, description="added to the defaults")
+    negative_keywords_file: Path | None = Field(None, description=(
+        "negative-comment keyword file (sections [zh-CN], [zh-TW], [en]) that REPLACES the "
+        "shipped schemas/negative_keywords.txt: copy that file and edit it; read once at start, "
+        "an unreadable or empty file stops the worker with one line (unset = shipped list)"))
+    negative_zh: list[str] | None = Field(None, description=(
+        "replace the zh keywords (zh-CN + zh-TW) of the list in use"))
+    negative_en: list[str] | None = Field(None, description=(
+        "replace the en keywords of the list in use"))
+    negative_extra: list[str] = Field(default_factory=list, description=(
+        "keywords added to the list in use"))
+
+    @field_validator("negative_keywords_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `ROOMPULSE_KPI_NEGATIVE_KEYWORDS_FILE=` (compose files, Helm values) means "unset",
+        # not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check(self) -> KpiSettings:

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio.cluster import RedisCluster
 
 from streams.kpi.config import KpiSettings
+from streams.kpi.negative import NegativeClassifier
 from streams.kpi.store_cluster import kpi_store
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
@@ -61,6 +62,9 @@ class Runtime:
     loop_lag: LoopLag = field(init=False)
 
     def __post_init__(self) -> None:
+        # A bad ROOMPULSE_KPI_NEGATIVE_KEYWORDS_FILE fails the start (one line), not the first
+        # batch; the classifier is cached, so the batches reuse this one.
+        NegativeClassifier.from_settings(self.kpi)
         self.store = kpi_store(self.redis, self.kpi, self.wait_replicas)
         self.metrics = WorkerMetrics(self.registry)
         self.collector = KpiCollector(self.store, self.worker.metrics_windows,

@@ -44,6 +44,9 @@ class WorkerSettings(BaseSettings):
     shutdown_deadline_s: float = Field(9.0, gt=0, le=300, description=(
         "after SIGTERM/SIGINT (or a crash) the worker stops gracefully; still running after "
         "this long, it logs one line and exits with code 75 (Redis offsets keep it exact)"))
+    switch_interval_ms: float = Field(1.0, ge=0, le=100, description=(
+        "the GIL switch interval (CPython's default is 5): shorter lets the event loop (probes, "
+        "API) take the GIL back sooner from the prepare and /metrics threads; 0 = leave it"))
     loop_stall_ms: int = Field(1000, ge=0, description=(
         "the event loop blocked this long logs the stack that blocked it (one line per stall, "
         "throttled) and counts roompulse_worker_loop_stalls_total; 0 = no watchdog thread"))

@@ -92,7 +92,7 @@ class KpiEngine:
         self._pending_commit: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
-        tune_process(self.worker.mmap_threshold_kib)
+        tune_process(self.worker.mmap_threshold_kib, self.worker.switch_interval_ms)
         await self.sink.start()
         self.consumer = RawRecordConsumer(
             **self.kafka.client_kwargs(), **self.kafka.group_kwargs(),

@@ -19,6 +19,7 @@ from streams.history.writer import HistoryMetrics
 from streams.settings import KafkaSettings
 from streams.worker.deadletter import DeadLetterSink
 from streams.worker.engine_metrics import EngineMetrics
+from streams.worker.looplag import LoopLag
 from streams.worker.metrics import KpiCollector, WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,7 @@ def instruments(kpis: KpiCollector | None = None) -> Instruments:
     reg = CollectorRegistry()
     worker = WorkerMetrics(reg)
     EngineMetrics(reg)  # the KPI loop's time policy, limits and apply outcomes
+    LoopLag(reg)  # the event loop's lag and stalls
     DeadLetterSink(KafkaSettings(), "dlq", registry=reg)  # its send-failure counter
     kpis = kpis or KpiCollector(store=None, windows=["5m"], top_n=10)
     kpis.limit(max_rooms=200, max_series=20_000, budget_s=1.0, registry=reg)  # as the worker

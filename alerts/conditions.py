@@ -247,12 +247,15 @@ async def _history(rule: Rule, moment: Moment, cache: RowSource, room_id: str
     if not rule.kpi or not rule.window or moment.since_start_ms is None:
         return []
     (row,) = await cache.rows(room_id, "room", rule.window, moment.now_ms)  # batched first
+    # Asked before the history check: the batch's dry run (no history) notes the KPIs read here,
+    # and a KPI not noted is not in the batch read.
+    kv = row.kpis.get(rule.kpi)
     history = getattr(cache, "history", None)  # None in the dry run and without a history
     if not isinstance(history, HistoryBaselines):
         return []
     minute = moment.since_start_ms // 60_000
     past = await resolve(history.same_minute(room_id, rule.kpi, rule.window, minute, rule.last))
-    got = history_reading(rule.kpi, row.kpis.get(rule.kpi), past[:rule.last], rule.window,
+    got = history_reading(rule.kpi, kv, past[:rule.last], rule.window,
                           min_broadcasts=rule.min_broadcasts, by=rule.by,
                           direction=rule.direction, recovery=rule.recovery)
     if got is None:

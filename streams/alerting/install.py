@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from alerts.evaluator import Evaluator
+from alerts.history import HistoryBaselines
 from alerts.logthrottle import THROTTLE, exc_kind
 from alerts.pipeline import PipelineConfig, build_pipeline
 from alerts.pipeline.config import DEFAULT_CONFIG
@@ -26,6 +27,7 @@ from streams.alerting.redis_state import (
     RedisSilenceStore,
 )
 from streams.alerting.runtime import AlertRuntime
+from streams.alerting.withhistory import KpiReaderWithHistory
 from streams.kpi.roomread import RoomWindowReader
 from streams.kpi.store_base import KpiStoreBase
 from streams.settings import TopicSettings
@@ -53,8 +55,12 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
                   pipeline_config: PipelineConfig = DEFAULT_CONFIG,
                   key_prefix: str = DEFAULT_PREFIX, max_gap_ms: int = 30_000,
                   budget_s: float | None = None, concurrency: int = 4, batch_rooms: int = 16,
-                  read_cache: dict | None = None) -> AlertRuntime:
-    """Everything but the timer: used by `install` and by tests against a real Redis."""
+                  read_cache: dict | None = None,
+                  history: HistoryBaselines | None = None) -> AlertRuntime:
+    """Everything but the timer: used by `install` and by tests against a real Redis.
+
+    `history` (streams.history.baselines) gives `history` rules the room's past broadcasts;
+    without it they have no series."""
     topics = topics or TopicSettings()
     config = AlertConfig(targets_path, rules_path, registry=registry)
     silences = RedisSilenceStore(redis, key_prefix)
@@ -71,7 +77,8 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
     pipeline = build_pipeline(all_sinks, pipeline_config, silences=silences,
                               log_store=RedisNotificationLog(redis, key_prefix),
                               registry=registry)
-    return AlertRuntime(store, evaluator, pipeline, config, silences)
+    reader = store if history is None else KpiReaderWithHistory(store, history)
+    return AlertRuntime(reader, evaluator, pipeline, config, silences)
 
 
 def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegistry,

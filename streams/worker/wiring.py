@@ -17,7 +17,9 @@ from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.install import faust_send, install
 from streams.alerting.settings import AlertSettings
 from streams.console.install import console_feed, install_worker_console
+from streams.history.baselines import HistoryBaselineReader
 from streams.history.install import install_history
+from streams.history.settings import HistorySettings
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,13 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
                  for name, sink in senders.items()}
     feed = console_feed(rt.redis, rt.kpi.key_prefix)
     sinks: dict[str, Sink] = {"console": feed, **throttled}
+    # `history` rules read past broadcasts from the history store (own connection and thread,
+    # opened at the first such read); with history off they have no series.
+    history = HistorySettings()
+    baselines = HistoryBaselineReader(history) if history.enabled else None
     alerts_rt = install(app, rt.store, rt.redis, registry=rt.registry, topics=rt.topics,
                         send=send, sinks=sinks, pipeline_config=pipeline_config(list(chat)),
-                        **settings.install_kwargs())
+                        history=baselines, **settings.install_kwargs())
     # Held nudges are re-checked just before they go: a silence or an acknowledgement made
     # while one waited for its host's slot keeps it quiet.
     still_wanted = StillWanted(alerts_rt.silences, feed)
@@ -56,7 +62,8 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
 
     @app.service
     class NudgeQueues(mode.Service):
-        """Delivers queued nudges when a host's slot opens; closes chat HTTP sessions."""
+        """Delivers queued nudges when a host's slot opens; closes chat HTTP sessions and the
+        history baselines' connection."""
 
         async def on_start(self) -> None:
             for nudger in throttled.values():
@@ -65,6 +72,8 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
         async def on_stop(self) -> None:
             for nudger in throttled.values():
                 await nudger.stop()
+            if baselines is not None:
+                await baselines.close()
             for sink in chat.values():
                 close = getattr(sink, "aclose", None)
                 if close is not None:

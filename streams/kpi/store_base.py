@@ -26,7 +26,7 @@ from streams.kpi.keys import Keys, parse_offset_field
 from streams.kpi.ops import build_ops, remember_ttls
 from streams.kpi.windows import window_span
 
-BUILD_IN_THREAD = 5_000  # counters + distinct-user sets above which build_ops leaves the loop
+BUILD_IN_THREAD = 1_000  # counters + distinct-user sets above which build_ops leaves the loop
 
 
 class Outcome(StrEnum):

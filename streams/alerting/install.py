@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -88,12 +89,23 @@ def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegist
     rt = build_runtime(store, redis, registry=registry, send=send or faust_send(app),
                        topics=topics, **kw)
 
-    @app.timer(interval, on_leader=True)
+    @app.task
     async def evaluate_alerts() -> None:
-        try:
-            await rt.tick()
-        except Exception as exc:  # noqa: BLE001 - Redis blips etc.: try again next second
-            THROTTLE.exception(log, ("alert-tick", exc_kind(exc)), "alert evaluation failed")
+        """On the leader, one tick every `interval` seconds, start to start. (Faust's timer
+        sleeps a whole interval AFTER each run: a 0.9 s tick came every 1.9 s.) A tick that
+        overruns is followed by the next at once, never by a burst of catch-up ticks."""
+        due = time.monotonic()
+        while True:
+            due += interval
+            if app.is_leader():
+                try:
+                    await rt.tick()
+                except Exception as exc:  # noqa: BLE001 - Redis blips etc.: next tick
+                    THROTTLE.exception(log, ("alert-tick", exc_kind(exc)),
+                                       "alert evaluation failed")
+            now = time.monotonic()
+            due = max(due, now)
+            await asyncio.sleep(due - now)
 
     @app.task
     async def reload_on_sighup() -> None:

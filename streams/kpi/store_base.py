@@ -83,6 +83,10 @@ def parse_state(room_id: str, h: dict[str, str]) -> RoomState:
 class KpiStoreBase(ABC):
     """apply/load_offsets/ping plus every read, over `_apply_ops` and three fetch primitives."""
 
+    # A server-backed store shares its event loop with probes and the API (the worker); the
+    # in-memory one runs in backtests and reports, where a thread would only cost.
+    build_in_thread = False
+
     def __init__(self, settings: KpiSettings) -> None:
         self.settings = settings
         self.keys = Keys(settings.key_prefix)
@@ -135,7 +139,8 @@ class KpiStoreBase(ABC):
         # A big batch's payload (thousands of rooms) is 100+ ms of CPU: in a thread, the event
         # loop (probes, API) gets the GIL back every switch interval instead of waiting it out.
         # Applies are strictly ordered, so nothing else touches the expiry cache meanwhile.
-        big = len(delta.counters) + len(delta.members) > BUILD_IN_THREAD
+        big = self.build_in_thread and \
+            len(delta.counters) + len(delta.members) > BUILD_IN_THREAD
         ops = await asyncio.to_thread(build_ops, *args) if big else build_ops(*args)
         result = ApplyResult.parse(await self._apply_ops(ops))
         if result.outcome is Outcome.APPLIED:

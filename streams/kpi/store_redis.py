@@ -24,6 +24,8 @@ class RedisKpiStore(KpiStoreBase):
     node; on a Cluster, store_cluster.ClusterKpiStore applies in per-slot steps.
     """
 
+    build_in_thread = True
+
     def __init__(self, redis: aioredis.Redis, settings: KpiSettings) -> None:
         super().__init__(settings)
         self.redis = redis

@@ -13,9 +13,9 @@
 # Usage: entrypoint.sh COMMAND [ARG...]   (the image runs `entrypoint.sh roompulse worker`)
 set -euo pipefail
 
-# Settings whose own value is a path the application opens itself (name:token lines): these
+# Settings whose own value is a path the application opens itself (token lines, keywords): these
 # *_FILE variables are real settings, not secret indirections, and are passed through as they are.
-PASS_THROUGH=" ROOMPULSE_CONSOLE_OPERATOR_TOKENS_FILE ROOMPULSE_CONSOLE_VIEWER_TOKENS_FILE "
+PASS_THROUGH=" ROOMPULSE_CONSOLE_OPERATOR_TOKENS_FILE ROOMPULSE_CONSOLE_VIEWER_TOKENS_FILE ROOMPULSE_KPI_NEGATIVE_KEYWORDS_FILE "
 
 fail() {
   echo "roompulse-entrypoint: $1" >&2

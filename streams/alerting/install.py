@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -34,6 +34,7 @@ from streams.kpi.store_base import KpiStoreBase
 from streams.settings import TopicSettings
 
 log = logging.getLogger(__name__)
+BEHIND_SHARE = 0.25  # of the tick budget, while the KPI loop has a backlog
 
 
 def faust_send(app: Any) -> SendFn:
@@ -84,7 +85,8 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
 
 def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegistry,
             topics: TopicSettings | None = None, interval: float = 1.0,
-            send: SendFn | None = None, **kw: Any) -> AlertRuntime:
+            send: SendFn | None = None, behind: Callable[[], bool] | None = None,
+            **kw: Any) -> AlertRuntime:
     """Register the leader timer on `app`; returns the runtime (its `.silences` backs the API)."""
     rt = build_runtime(store, redis, registry=registry, send=send or faust_send(app),
                        topics=topics, **kw)
@@ -95,8 +97,14 @@ def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegist
         sleeps a whole interval AFTER each run: a 0.9 s tick came every 1.9 s.) A tick that
         overruns is followed by the next at once, never by a burst of catch-up ticks."""
         due = time.monotonic()
+        budget = rt.evaluator.budget_s
         while True:
             due += interval
+            # Ingestion first: while the KPI loop has a backlog (`behind`), a tick gets a
+            # fraction of its budget, so evaluation (same event loop, same core) cannot starve
+            # the loop that feeds it; alerts on KPIs that lag reality are worth little anyway.
+            if budget is not None and behind is not None:
+                rt.evaluator.budget_s = budget * (BEHIND_SHARE if behind() else 1.0)
             if app.is_leader():
                 try:
                     await rt.tick()

@@ -23,6 +23,12 @@ class Accounting:
     def __init__(self, metrics: WorkerMetrics, more: EngineMetrics, rooms: LiveRooms) -> None:
         self.metrics, self.more, self.rooms = metrics, more, rooms
         self._rooms_logged: set[str] = set()
+        # Records each partition had left after its last batch (owned partitions only).
+        self.backlog: dict[tuple[str, int], int] = {}
+
+    def behind(self, records: int) -> bool:
+        """More than `records` messages wait in the partitions this worker applied last."""
+        return sum(self.backlog.values()) > records
 
     def batch(self, p: Prepared, highwater, started: float, now_ms: int) -> None:
         """`highwater(topic, partition)` gives the partition's high watermark or None."""
@@ -33,6 +39,7 @@ class Accounting:
             if high is not None:
                 lag = max(0, high - p.offsets[(topic, partition)])
                 m.lag.labels(topic, str(partition)).set(lag)
+                self.backlog[(topic, partition)] = lag
         for r in p.rejected:
             m.dead_letters.labels(r.why.reason.value).inc()
         for etype, n in p.types.items():

@@ -338,6 +338,7 @@ class KpiEngine:
                 key = (tp.topic, tp.partition)
                 self.positions.forget(key)
                 self.state.forget(key)
+                self.accounting.backlog.pop(key, None)
                 self._pending_commit.pop(tp, None)
                 self.metrics.forget_partition(tp.topic, tp.partition)
 

@@ -51,7 +51,11 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     baselines = HistoryBaselineReader(history) if history.enabled else None
     alerts_rt = install(app, rt.store, rt.redis, registry=rt.registry, topics=rt.topics,
                         send=send, sinks=sinks, pipeline_config=pipeline_config(list(chat)),
-                        history=baselines, **settings.install_kwargs())
+                        history=baselines,
+                        # two full batches waiting = the KPI loop is not keeping up
+                        behind=lambda: rt.engine.accounting.behind(
+                            2 * rt.worker.batch_max_records),
+                        **settings.install_kwargs())
     # Held nudges are re-checked just before they go: a silence or an acknowledgement made
     # while one waited for its host's slot keeps it quiet.
     still_wanted = StillWanted(alerts_rt.silences, feed)

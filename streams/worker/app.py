@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -106,6 +108,10 @@ def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: Topi
         broker=_faust_broker(kafka),
         broker_credentials=_credentials(kafka),
         store="memory://",
+        # Tables live in memory (Redis holds the state), so Faust's data directory stays empty;
+        # by default it is `<app id>-data` in the current directory, one more per test or bench
+        # group. Under the system temp directory instead.
+        datadir=Path(tempfile.gettempdir()) / f"roompulse-faust-{worker.app_id}",
         # Exactly-once needs transactions, which Tansu lacks; Redis offsets give exactness.
         processing_guarantee="at_least_once",
         broker_session_timeout=kafka.session_timeout_ms / 1000,

@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 import zipfile
@@ -250,8 +251,11 @@ def test_the_image_command_answers_its_healthcheck_and_stops_on_sigterm(
             assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
             assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
             time.sleep(0.5)
-        # Faust writes its data directory into the working directory (the image's WORKDIR).
-        assert list(workdir.glob("*-data")), "the worker writes under its working directory"
+        # Faust's (empty) data directory goes under the temp directory (/tmp: tmpfs or an
+        # emptyDir), never into the working directory.
+        assert not list(workdir.glob("*-app-data")), "Faust wrote into the working directory"
+        tmp = Path(env.get("TMPDIR") or tempfile.gettempdir())
+        assert (tmp / f"roompulse-faust-{env['ROOMPULSE_WORKER_APP_ID']}").is_dir()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, (tmp_path / "worker.log").read_text()[-3000:]
         assert not _healthy(probe, env)

@@ -19,7 +19,7 @@ from redis.exceptions import NoScriptError
 
 from streams.kpi.apply_cluster_lua import BEGIN_LUA, BRAND_LUA, CLOCK_LUA, COMMIT_LUA, ROOM_LUA
 from streams.kpi.config import KpiSettings
-from streams.kpi.store_redis import RedisKpiStore
+from streams.kpi.store_redis import RedisKpiStore, _s
 
 log = logging.getLogger(__name__)
 SCRIPTS = {"begin": BEGIN_LUA, "room": ROOM_LUA, "brand": BRAND_LUA, "clock": CLOCK_LUA,
@@ -174,10 +174,6 @@ class ClusterKpiStore(RedisKpiStore):
             n = int(info.get("connected_slaves", 0)) if isinstance(info, dict) else 0
             self._replicas[node.name] = (time.monotonic(), n)
         return n
-
-
-def _s(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def kpi_store(redis: Any, settings: KpiSettings, wait_replicas: int = 0) -> RedisKpiStore:

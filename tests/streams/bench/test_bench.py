@@ -20,13 +20,18 @@ KEYS = {"events_per_s", "baseline_events_per_s", "ratio", "cpu_s_per_million", "
         "reference_cpu_s_per_million", "throughput_server_cpu_s_per_million"}
 
 
-def test_small_bench_reports_every_figure_and_is_correct(stack: Stack) -> None:
+def bench_env(stack: Stack) -> dict[str, str]:
+    """`roompulse bench` pointed at the test stack, with its short group timeouts."""
     k = stack.kafka
-    env = {**os.environ, "ROOMPULSE_KAFKA_BOOTSTRAP": stack.bootstrap,
-           "ROOMPULSE_REDIS_URL": stack.redis_url,
-           "ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS": str(k.session_timeout_ms),
-           "ROOMPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(k.heartbeat_interval_ms),
-           "ROOMPULSE_KAFKA_REBALANCE_TIMEOUT_MS": str(k.rebalance_timeout_ms)}
+    return {**os.environ, "ROOMPULSE_KAFKA_BOOTSTRAP": stack.bootstrap,
+            "ROOMPULSE_REDIS_URL": stack.redis_url,
+            "ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS": str(k.session_timeout_ms),
+            "ROOMPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(k.heartbeat_interval_ms),
+            "ROOMPULSE_KAFKA_REBALANCE_TIMEOUT_MS": str(k.rebalance_timeout_ms)}
+
+
+def test_small_bench_reports_every_figure_and_is_correct(stack: Stack) -> None:
+    env = bench_env(stack)
     out = subprocess.run(
         # Enough events for several applies: with 20,000 a quiet machine applied them all
         # between two polls of the clock, and the rate was "not measured" (None).

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 
 from streams.bench.cluster import combine
 from streams.stack import Stack
+from tests.streams.bench.test_bench import bench_env
 
 pytestmark = pytest.mark.integration
 
@@ -21,12 +21,7 @@ CLUSTER_KEYS = {"events_per_s", "cpu_s_per_million", "p99_ms", "correct", "maste
 
 
 def test_bench_runs_single_node_then_cluster_and_reports_the_ratio(stack: Stack) -> None:
-    k = stack.kafka
-    env = {**os.environ, "ROOMPULSE_KAFKA_BOOTSTRAP": stack.bootstrap,
-           "ROOMPULSE_REDIS_URL": stack.redis_url,
-           "ROOMPULSE_KAFKA_SESSION_TIMEOUT_MS": str(k.session_timeout_ms),
-           "ROOMPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(k.heartbeat_interval_ms),
-           "ROOMPULSE_KAFKA_REBALANCE_TIMEOUT_MS": str(k.rebalance_timeout_ms)}
+    env = bench_env(stack)
     t0 = time.monotonic()
     out = subprocess.run(
         # 100,000 events as in test_bench: enough applies for both rates to be measured.

@@ -15,6 +15,7 @@ from streams.stack_cluster import start_cluster
 from tests.streams.worker.conftest import wait_for
 from tests.streams.worker.procs import WorkerProc, new_group, worker_env
 from tests.streams.worker.test_engine import assert_exact
+from tests.streams.worker.test_worker_process import kill_9_and_restart, two_workers_one_killed
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -45,48 +46,17 @@ async def cstore(redis_cluster, kpi_settings):
 
 
 async def test_kill_9_and_restart_on_a_cluster_keeps_kpis_exact(stack, redis_cluster,
-                                                                topic_settings, kpi_settings,
-                                                                cstore):
-    group = new_group()
-    w = workload.build(3, 400, int(time.time() * 1000), dup_every=7, bad_every=50)
-    env = cluster_env(stack, topic_settings, kpi_settings, group, redis_cluster.url,
-                      ROOMPULSE_WORKER_BATCH_MAX_RECORDS="100")
-    await workload.produce(stack.kafka, topic_settings, w.messages)
-    first = WorkerProc(env)
-    try:
-        await first.wait_ready()
-        await wait_for(lambda: _done(cstore, group, len(w.messages) // 4), 30, "some applied")
-        first.kill()
-        assert await applied(cstore, group) < len(w.messages), "killed too late"
-    finally:
-        first.stop()
-    second = WorkerProc(env)
-    try:
-        await second.wait_ready()
-        await wait_for(lambda: _done(cstore, group, len(w.messages)), 40, "all applied")
-    finally:
-        second.stop()
-    await assert_exact(cstore, w)
+                                                                topic_settings, cstore):
+    await kill_9_and_restart(stack, topic_settings, cstore, new_group(),
+                             ROOMPULSE_REDIS_URL=redis_cluster.url,
+                             ROOMPULSE_REDIS_CLUSTER="true")
 
 
 async def test_two_workers_on_a_cluster_survive_a_kill(stack, redis_cluster, topic_settings,
-                                                       kpi_settings, cstore):
-    group = new_group()
-    w = workload.build(4, 300, int(time.time() * 1000), dup_every=5)
-    env = cluster_env(stack, topic_settings, kpi_settings, group, redis_cluster.url,
-                      ROOMPULSE_WORKER_BATCH_MAX_RECORDS="50")
-    a, b = WorkerProc(env), WorkerProc(env)
-    try:
-        await a.wait_ready()
-        await b.wait_ready()
-        await workload.produce(stack.kafka, topic_settings, w.messages)
-        await wait_for(lambda: _done(cstore, group, len(w.messages) // 5), 30, "some applied")
-        b.kill()
-        await wait_for(lambda: _done(cstore, group, len(w.messages)), 60, "all applied")
-    finally:
-        a.stop()
-        b.stop()
-    await assert_exact(cstore, w)
+                                                       cstore):
+    await two_workers_one_killed(stack, topic_settings, cstore, new_group(),
+                                 ROOMPULSE_REDIS_URL=redis_cluster.url,
+                                 ROOMPULSE_REDIS_CLUSTER="true")
 
 
 @pytest.mark.parametrize("fault", ["graceful_restart", "sigkill_failover"])

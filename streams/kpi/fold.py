@@ -276,7 +276,13 @@ class BatchFolder:
             ctl.stamp("phase", ts, {"phase": e["phase"].value})
         elif kind == "product_pinned":
             pid, name = e["product_id"], e["product_name"]
-            ctl.stamp("pin", ts, {"pin_id": pid, "pin_name": name})
+            # Always stamped ("" when the producer gives none): a pin without a role must not
+            # inherit the previous pin's.
+            role = e.get("role")
+            ctl.stamp("pin", ts, {"pin_id": pid, "pin_name": name,
+                                  "pin_role": role.value if role is not None else ""})
             if self._product_of is None or self._product_of(room, pid) == pid:
                 d.product_names[(room, pid)] = name
+        elif kind == "host_change":
+            ctl.stamp("host", ts, {"host_id": e["host_id"], "host_name": e["host_name"]})
         # stock_update (and any future control type) only moves the room's clocks.

@@ -65,10 +65,20 @@ def test_control_events_become_room_state_updates():
     assert (ctl.broadcast_start, ctl.broadcast_end) == (T0, T0 + 9)
     assert ctl.stamped["stage"] == (T0 + 5, {"stage": "conversion"})
     assert ctl.stamped["brand"] == (T0, {"brand": "b1"})
-    assert ctl.stamped["pin"][1] == {"pin_id": "p9", "pin_name": "Serum"}
+    assert ctl.stamped["pin"][1] == {"pin_id": "p9", "pin_name": "Serum", "pin_role": ""}
     assert d.product_names[("r1", "p9")] == "Serum"
     assert d.counters[("r1", T0, "ad")] == 9950
     assert d.platform["r1"] == "douyin"
+
+
+def test_host_change_and_pin_role_become_room_state():
+    d = fold(ev("host_change", 4, user=None, host_id="h2", host_name="Lin"),
+             ev("host_change", 2, user=None, host_id="h1", host_name="Ann"),  # older: loses
+             ev("product_pinned", 5, user=None, product_id="p1", product_name="Tea",
+                role="traffic"))
+    ctl = d.control["r1"]
+    assert ctl.stamped["host"] == (T0 + 4, {"host_id": "h2", "host_name": "Lin"})
+    assert ctl.stamped["pin"][1] == {"pin_id": "p1", "pin_name": "Tea", "pin_role": "traffic"}
 
 
 def test_purchases_sorted_and_take_resets():

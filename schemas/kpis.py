@@ -121,6 +121,10 @@ class RoomState(BaseModel):
     broadcast_end_ms: int | None = None
     pinned_product_id: str | None = None
     pinned_product_name: str | None = None
+    pinned_product_role: str | None = Field(None, description="the pin's role, when it named one")
+    host_id: str | None = None
+    host_name: str | None = None
+    host_since_ms: int | None = Field(None, description="when the host on air took over")
     last_event_ms: int | None = Field(None, description="newest event time seen for the room")
     last_seen_ms: int | None = Field(None, description="wall time the newest event was applied")
 

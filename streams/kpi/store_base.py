@@ -76,6 +76,9 @@ def parse_state(room_id: str, h: dict[str, str]) -> RoomState:
         stage=h.get("stage"), phase=h.get("phase"),
         broadcast_start_ms=_int(h.get("bstart")), broadcast_end_ms=_int(h.get("bend")),
         pinned_product_id=h.get("pin_id"), pinned_product_name=h.get("pin_name"),
+        pinned_product_role=h.get("pin_role") or None,  # "" : the pin named no role
+        host_id=h.get("host_id"), host_name=h.get("host_name"),
+        host_since_ms=_int(h.get("host_ts")),
         last_event_ms=_int(h.get("last_ms")), last_seen_ms=_int(h.get("last_seen")),
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from streams.simulator.hosts import role_of
+
 PRODUCT_NAMES = (
     "玻尿酸保湿精华液", "氨基酸洁面乳", "清透防晒霜SPF50", "丝绒哑光口红", "轻薄气垫粉底",
     "紧致眼霜", "温和卸妆油", "香氛身体乳", "修护护手霜", "木质调淡香水", "控油洗发水",
@@ -47,6 +49,7 @@ class Product:
     cart_rate: float
     order_rate: float
     stock: int
+    role: str = "profit"  # 引流款 / 利润款 / 战略款 (streams.simulator.hosts.role_of)
 
 
 def room_products(rng: random.Random, room_index: int, count: int = 20) -> list[Product]:
@@ -57,7 +60,7 @@ def room_products(rng: random.Random, room_index: int, count: int = 20) -> list[
             product_id=f"p{room_index}-{i + 1:02d}", name=name,
             price_cents=rng.choice(PRICES_CENTS), ctr=rng.uniform(0.06, 0.12),
             cart_rate=rng.uniform(0.22, 0.32), order_rate=rng.uniform(0.35, 0.5),
-            stock=rng.randrange(800, 5000),
+            stock=rng.randrange(800, 5000), role=role_of(i),
         )
         for i, name in enumerate(names)
     ]

@@ -17,7 +17,8 @@ class BroadcastClock:
     """Control-event schedule for one room; `pinned(ts)` drives product exposure."""
 
     def __init__(self, rng: random.Random, start_ms: int, duration_min: int,
-                 products: list[Product], scenario: RoomScenario) -> None:
+                 products: list[Product], scenario: RoomScenario,
+                 hosts: list[tuple[int, str, str]] | None = None) -> None:
         self.start_ms = start_ms
         self.end_ms = start_ms + duration_min * MIN
         self.products = products
@@ -45,7 +46,7 @@ class BroadcastClock:
             after = self._pin[k - 1] if k > 0 else rotation[0]
             self._pin[k:k] = [self.surge_product, after]
             self._dedupe_pins()
-        self._events = self._schedule(rng, duration_min, scenario)
+        self._events = self._schedule(rng, duration_min, scenario, hosts or [])
 
     def _dedupe_pins(self) -> None:
         seen: dict[int, Product] = {}
@@ -58,8 +59,8 @@ class BroadcastClock:
         k = bisect.bisect_right(self._pin_ts, ts) - 1
         return self._pin[max(k, 0)]
 
-    def _schedule(self, rng: random.Random, duration_min: int,
-                  scenario: RoomScenario) -> list[tuple[int, dict]]:
+    def _schedule(self, rng: random.Random, duration_min: int, scenario: RoomScenario,
+                  hosts: list[tuple[int, str, str]]) -> list[tuple[int, dict]]:
         t0, end, d = self.start_ms, self.end_ms, duration_min
         warmup = max(1, round(d * 0.05))
         ev: list[tuple[int, dict]] = [
@@ -74,7 +75,9 @@ class BroadcastClock:
         ]
         for ts, product in zip(self._pin_ts, self._pin, strict=True):
             ev.append((ts + 5, {"type": "product_pinned", "product_id": product.product_id,
-                                "product_name": product.name}))
+                                "product_name": product.name, "role": product.role}))
+        for ts, host_id, host_name in hosts:
+            ev.append((ts, {"type": "host_change", "host_id": host_id, "host_name": host_name}))
         for m in range(d):
             ev.append((t0 + m * MIN + 1000, {
                 "type": "ad_spend", "amount": rng.randrange(15000, 40000) / 100,

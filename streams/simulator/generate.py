@@ -18,6 +18,7 @@ from streams.simulator.badevents import BAD_REASONS, make_bad
 from streams.simulator.catalog import PLATFORMS, brand_of, room_products
 from streams.simulator.clock import BroadcastClock
 from streams.simulator.config import SimConfig
+from streams.simulator.hosts import host_plan
 from streams.simulator.scenarios import MIN, RoomScenario
 from streams.topics import TOPIC_OF_TYPE
 
@@ -61,7 +62,9 @@ class Simulation:
             rng = random.Random(f"roompulse:{config.seed}:{room_id}")
             scenario = RoomScenario.build(config, room_id)
             products = room_products(rng, i)
-            clock = BroadcastClock(rng, config.start_ms, config.duration_min, products, scenario)
+            hosts = host_plan(config.seed, room_id, config.start_ms, config.duration_min)
+            clock = BroadcastClock(rng, config.start_ms, config.duration_min, products, scenario,
+                                   hosts)
             brand = brand_of(i)
             tag = hashlib.blake2b(f"{config.seed}:{config.start_ms}:{room_id}".encode(),
                                   digest_size=5).hexdigest()
@@ -78,7 +81,8 @@ class Simulation:
 
     def products(self) -> dict[str, list[dict]]:
         return {r.room_id: [{"product_id": p.product_id, "name": p.name,
-                             "price_cents": p.price_cents} for p in r.clock.products]
+                             "price_cents": p.price_cents, "role": p.role}
+                            for p in r.clock.products]
                 for r in self.rooms}
 
     def messages(self) -> Iterator[Message]:

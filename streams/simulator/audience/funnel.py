@@ -16,6 +16,7 @@ from streams.simulator.catalog import (
     Product,
 )
 from streams.simulator.clock import BroadcastClock
+from streams.simulator.hosts import age_band
 from streams.simulator.scenarios import BURST_EXTRA_COMPLAINT, MIN, RoomScenario
 
 RETURNING_SHARE = 0.03  # exposures that go to a past buyer of the brand
@@ -77,7 +78,7 @@ class RoomAudience:
         if not enters or sc.stalled(t_in) or t_in >= self.clock.end_ms - 2000:
             return
         out.append((t_in, {"type": "enter", "user_id": user, "source": source,
-                           "region": rng.choice(REGIONS)}))
+                           "region": rng.choice(REGIONS), "age_band": age_band(user)}))
         stay = min(int(rng.expovariate(1 / 240_000)) + 20_000, self.clock.end_ms - 1 - t_in)
         self._products(user, t_in, stay, loyal, out)
         self._interactions(user, t_in, stay, out)

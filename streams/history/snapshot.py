@@ -41,17 +41,36 @@ def broadcast_id(room_id: str, start_ms: int) -> str:
     return f"{room_id}@{start_ms}"
 
 
-def state_fields(state: RoomState | None) -> dict[str, Any]:
+STATE_KEYS = ("stage", "phase", "pin_id", "pin_name", "pin_role", "host_id", "host_name")
+
+
+def state_fields(state: RoomState | None, minute_ms: int | None = None,
+                 previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The room state a minute row keeps: stage, phase, pinned product (and its role) and the
+    host on air.
+
+    The state is read after the minute closed, sometimes a pass later. A host who took over
+    after the minute (`host_since_ms` past its end) was not on air in it: the minute keeps the
+    host of `previous` (the row of the minute before), or none when that is unknown.
+    """
     if state is None:
-        return {"stage": None, "phase": None, "pin_id": None, "pin_name": None}
+        return dict.fromkeys(STATE_KEYS)
+    host_id, host_name = state.host_id, state.host_name
+    since = state.host_since_ms
+    if minute_ms is not None and since is not None and since >= minute_ms + MINUTE_MS:
+        prev = previous or {}
+        host_id, host_name = prev.get("host_id"), prev.get("host_name")
     return {"stage": state.stage, "phase": state.phase, "pin_id": state.pinned_product_id,
-            "pin_name": state.pinned_product_name}
+            "pin_name": state.pinned_product_name, "pin_role": state.pinned_product_role,
+            "host_id": host_id, "host_name": host_name}
 
 
 async def read_minute(store: KpiStoreBase, room_id: str, minute_ms: int,
-                      state: RoomState | None = None) -> dict[str, Any]:
+                      state: RoomState | None = None,
+                      previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """The counts of [minute_ms, minute_ms + 1 min), online viewers at its end, and the room's
-    stage/phase/pinned product as `state` gives them (the state when the minute closed)."""
+    stage/phase/pinned product/host as `state` gives them (the state when the minute closed;
+    `previous`, the row before, for a host who took over later: see `state_fields`)."""
     end = minute_ms + MINUTE_MS - 1
     snap = await store.room_kpis(room_id, "1m", now_ms=end)
     k = snap.kpis
@@ -62,7 +81,7 @@ async def read_minute(store: KpiStoreBase, room_id: str, minute_ms: int,
     row["sources"] = {s.source: {"exposures": _num(s.kpis["exposures"].value),
                                  "entries": _num(s.kpis["entries"].value)}
                       for s in await store.source_kpis(room_id, "1m", now_ms=end)}
-    row.update(state_fields(state))
+    row.update(state_fields(state, minute_ms, previous))
     return row
 
 

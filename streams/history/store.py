@@ -2,7 +2,8 @@
 
 Two tables. Rows are JSON text (the dicts of streams.history.snapshot), so both engines give
 back byte-identical data and a report made from either is the same. Keys are plain columns for
-lookups and retention.
+lookups and retention. A key added to the rows later (the host on air, the pin's role) needs no
+migration on either engine: rows written before it read it as None.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import orjson
 
 from streams.history.db import Db, connect
 from streams.history.settings import HistorySettings
+from streams.history.snapshot import STATE_KEYS
 
 DAY_MS = 86_400_000
 SCHEMA = (
@@ -124,6 +126,17 @@ class HistoryStore:
         minutes = self.db.query("SELECT data FROM roompulse_minutes WHERE broadcast_id = ? "
                                 "ORDER BY minute_ms", (broadcast_id,))
         return {"summary": summary, "minutes": [orjson.loads(r[0]) for r in minutes]}
+
+    def minute_states(self, broadcast_id: str, since_ms: int) -> dict[int, dict[str, Any]]:
+        """The state fields (STATE_KEYS) of the broadcast's stored minutes from `since_ms`; a
+        row written before a key existed gives None for it."""
+        rows = self.db.query("SELECT minute_ms, data FROM roompulse_minutes "
+                             "WHERE broadcast_id = ? AND minute_ms >= ?", (broadcast_id, since_ms))
+        out = {}
+        for minute_ms, data in rows:
+            row = orjson.loads(data)
+            out[int(minute_ms)] = {k: row.get(k) for k in STATE_KEYS}
+        return out
 
     def load_with_history(self, broadcast_id: str, n: int) -> dict[str, Any] | None:
         """`load`, plus `earlier`: the same room's `n` broadcasts before it, newest first."""

@@ -140,11 +140,18 @@ class HistoryWriter:
             start = first if done is None else done - s.rewrite_minutes * MINUTE_MS
             start = max(start, first, open_minute - s.backfill_minutes * MINUTE_MS)
             states = self._states.setdefault(bid, {})
+            if done is None:
+                # First pass of this process over the broadcast (a restart, or a new one):
+                # minutes stored before keep their state instead of taking today's.
+                stored = await self._db(store.minute_states, bid, start - MINUTE_MS)
+                for m, fields in stored.items():
+                    states.setdefault(m, fields)
             rows = []
             for m in range(start, end, MINUTE_MS):
                 row = await read_minute(self.kpis, st.room_id, m, None)
-                # a minute keeps the stage/phase/pin it closed with, however often rewritten
-                row.update(states.setdefault(m, state_fields(st)))
+                # a minute keeps the stage/phase/pin/host it closed with, however often
+                # rewritten; a host who took over after it leaves it the minute before's
+                row.update(states.setdefault(m, state_fields(st, m, states.get(m - MINUTE_MS))))
                 rows.append(row)
             for m in [m for m in states if m < end - s.rewrite_minutes * MINUTE_MS]:
                 del states[m]

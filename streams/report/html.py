@@ -187,10 +187,13 @@ def _hosts(r: dict[str, Any], lang: str) -> str:
         f'</td><td class="n">{money(h["gmv_per_minute"])}</td><td class="n">'
         f'{pct(h["interaction_rate"])}</td><td class="n">{pct(h["conversion"])}</td></tr>'
         for h in r["hosts"])
+    # From history's minute rows, distinct users add up minute by minute (minute_segments).
+    minutes = any(h.get("basis") == "minutes" for h in r["hosts"])
+    note = f'<p class="muted">{T("hosts_minutes")}</p>' if minutes else ""
     return (f'<section id="hosts"><h2>{T("hosts")}</h2><table><tr><th>{T("host")}</th>'
             f'<th class="n">{T("on_air")}</th><th class="n">UV</th><th class="n">GMV</th>'
             f'<th class="n">{T("gmv_per_minute")}</th><th class="n">{T("interaction_rate")}</th>'
-            f'<th class="n">{T("conversion")}</th></tr>{rows}</table></section>')
+            f'<th class="n">{T("conversion")}</th></tr>{rows}</table>{note}</section>')
 
 
 def _ages(r: dict[str, Any], lang: str) -> str:

@@ -15,6 +15,7 @@ from streams.report.build import build_report
 from streams.report.compare import compare
 from streams.report.html import render_html
 from streams.report.markdown import render_markdown
+from streams.report.minute_segments import hosts_from_minutes, roles_from_minutes
 from streams.report.recording import collect, room_values
 from streams.report.weekly import WEEKLY_FORMAT
 from streams.report.weekly_render import render_weekly_html, render_weekly_markdown
@@ -74,10 +75,13 @@ def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN"
                      gmv_target: float | None = None) -> dict[str, Any]:
     """The report of `data` ({summary, minutes}); with `earlier` (the room's previous
     broadcasts, newest first, from history) it also compares with them."""
-    s = data["summary"]
-    report = build_report(s, data["minutes"], targets, lang=lang, regions=s.get("regions"),
-                          hosts=s.get("hosts"), age_bands=s.get("age_bands"),
-                          product_roles=s.get("product_roles"),
+    s, minutes = data["summary"], data["minutes"]
+    # A recording's summary has them from the events; history's come from its minute rows.
+    hosts = s["hosts"] if "hosts" in s else hosts_from_minutes(minutes)
+    roles = s["product_roles"] if "product_roles" in s else \
+        roles_from_minutes(minutes, s.get("products", []))
+    report = build_report(s, minutes, targets, lang=lang, regions=s.get("regions"),
+                          hosts=hosts, age_bands=s.get("age_bands"), product_roles=roles,
                           source_conversion=s.get("source_conversion"), alerts=s.get("alerts"),
                           gmv_target=gmv_target)
     if "earlier" in data:

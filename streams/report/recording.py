@@ -103,7 +103,8 @@ class _Run:
             m = st.broadcast_start_ms - st.broadcast_start_ms % MINUTE_MS
         last = st.broadcast_end_ms
         while m < minute and (last is None or m <= last):
-            self.out.minutes.append(await read_minute(self.store, self.room_id, m, st))
+            previous = self.out.minutes[-1] if self.out.minutes else None
+            self.out.minutes.append(await read_minute(self.store, self.room_id, m, st, previous))
             m += MINUTE_MS
         self.next_minute = m
 

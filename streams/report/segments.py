@@ -85,24 +85,31 @@ class Segments:
                         "gmv": h.gmv_cents / 100,
                         "gmv_per_minute": h.gmv_cents / 100 / minutes if minutes else None,
                         "interaction_rate": len(h.interacting) / uv if uv else None,
-                        "conversion": len(h.buyers) / uv if uv else None})
+                        "conversion": len(h.buyers) / uv if uv else None,
+                        "basis": "events"})
         return sorted(out, key=lambda r: (-r["minutes"], r["host_id"]))
 
     def roles(self, products: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The mix of products by role (count and GMV share) against the plan's 3:5:2;
-        `products` are the summary's products (id, kpis). [] when no pin named a role."""
-        if not self._roles:
-            return []
-        count: dict[str, int] = defaultdict(int)
-        gmv: dict[str, float] = defaultdict(float)
-        for role in self._roles.values():
-            count[role] += 1
-        for p in products:
-            prole = self._roles.get(p["product_id"])
-            if prole is not None:
-                gmv[prole] += p["kpis"].get("gmv", {}).get("value") or 0.0
-        n, total = sum(count.values()), sum(gmv.values())
-        return [{"role": role, "products": count.get(role, 0),
-                 "share": count.get(role, 0) / n, "plan_share": plan,
-                 "gmv": gmv.get(role, 0.0), "gmv_share": gmv.get(role, 0.0) / total
-                 if total else None} for role, plan in ROLE_PLAN.items()]
+        """See `role_mix`."""
+        return role_mix(self._roles, products)
+
+
+def role_mix(roles: dict[str, str], products: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The mix of products by role (count and GMV share) against the plan's 3:5:2; `roles` maps
+    product id -> role, `products` are the summary's products (id, kpis). [] when no pin named
+    a role."""
+    if not roles:
+        return []
+    count: dict[str, int] = defaultdict(int)
+    gmv: dict[str, float] = defaultdict(float)
+    for role in roles.values():
+        count[role] += 1
+    for p in products:
+        prole = roles.get(p["product_id"])
+        if prole is not None:
+            gmv[prole] += p["kpis"].get("gmv", {}).get("value") or 0.0
+    n, total = sum(count.values()), sum(gmv.values())
+    return [{"role": role, "products": count.get(role, 0),
+             "share": count.get(role, 0) / n, "plan_share": plan,
+             "gmv": gmv.get(role, 0.0), "gmv_share": gmv.get(role, 0.0) / total
+             if total else None} for role, plan in ROLE_PLAN.items()]

@@ -79,6 +79,12 @@ _T: dict[str, tuple[str, str]] = {
     "role_strategic": ("战略款", "strategic"),
     "hosts_none": ("本场无主播切换记录（需 host_change 事件）。",
                    "No host changes recorded (needs host_change events)."),
+    "hosts_minutes": ("按分钟统计：每分钟计入该分钟结束时在播的主播；UV、互动率和转化率按分钟去重后"
+                      "相加（同一观众在多个分钟出现会重复计入），适合主播之间比较，不宜与全场指标对比。",
+                      "By minute: each minute counts for the host on air when it closed. UV, "
+                      "interaction rate and conversion add each minute's distinct viewers (a "
+                      "viewer active in several minutes counts in each): compare hosts with each "
+                      "other, not with the broadcast's headline rates."),
     "regions_none": ("事件未携带地域信息。", "The events carry no region."),
     "footer": ("由 roompulse 生成；数据与实时看板同源。",
                "Made by roompulse from the same figures as the live console."),

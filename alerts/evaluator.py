@@ -17,8 +17,9 @@ from alerts.lifecycle import Cond, Series, State, step
 from alerts.logthrottle import LogThrottle, exc_kind
 from alerts.messages import texts
 from alerts.model import Alert, AlertState, Evidence, fingerprint
+from alerts.needscache import NeedsCache
 from alerts.reader import BatchReader, KpiReader, ReadRequest, resolve
-from alerts.roomreading import needs_of, readings_of
+from alerts.roomreading import readings_of
 from alerts.rules import Rule, RulePack
 from alerts.scope import Moment
 from alerts.state import InMemorySeriesStore, SeriesStore
@@ -86,6 +87,7 @@ class Evaluator:
         self.metrics = EvalMetrics(registry) if registry is not None else None
         # A broken rule or Redis fails on every room every tick: one line a minute per kind.
         self._throttle = LogThrottle()
+        self._needs = NeedsCache()  # the dry run's answers, shared by rooms and ticks
 
     async def evaluate(self, reader: KpiReader, now_ms: int | None = None) -> EvalResult:
         started = time.perf_counter()
@@ -109,6 +111,7 @@ class Evaluator:
         targets = self._targets()
         out: Readings = {}
         rule_list = list(rules.values())
+        rule_ids = tuple(map(id, rule_list))
         untouched: set[str] = set()  # rooms skipped or unreadable: their series stay as they are
         failed_rules: set[tuple[str, str]] = set()
         stats = self.last_tick = TickStats()
@@ -171,7 +174,8 @@ class Evaluator:
                                                             state.broadcast_start_ms))
             batched: dict[str, tuple[RoomState | None, dict[ReadRequest, Any]]] = {}
             if self.batch is not None and plans:
-                needs = {r: await needs_of(rule_list, *plans[r]) for r in plans}
+                needs = {r: await self._needs.needs(rule_list, rule_ids, *plans[r])
+                         for r in plans}
                 try:
                     got = await self.batch.read_many([(r, needs.get(r, {})) for r in chunk],
                                                      token)

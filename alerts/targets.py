@@ -130,12 +130,23 @@ def _match(pattern_map: dict[str, P], key: str | None) -> list[P]:
     return [p for pat, p in pattern_map.items() if fnmatch.fnmatchcase(key, pat)][:1]
 
 
+RESOLVED_CACHE = 50_000  # rooms x stages x hours kept resolved (Targets.resolve)
+
+
 class Targets:
     """A validated targets file with lookups by room."""
 
     def __init__(self, file: TargetsFile, source: str = "<memory>") -> None:
         self.file = file
         self.source = source
+        # resolve() runs for every room on every alert tick and its answer changes only with
+        # the room's brand, stage, phase and the hour: cached (a reload builds a new Targets).
+        self._resolved: dict[tuple[str, str | None, str | None, str | None, int],
+                             RoomTargets] = {}
+        self._hour: tuple[int, int] = (-1, 0)  # (minute since the epoch, its local hour)
+        # rooms under the same profiles in the same stage share one RoomTargets object, so
+        # what is derived from it can be cached by identity (alerts.needscache)
+        self._interned: dict[tuple[tuple[int, ...], str | None, str | None], RoomTargets] = {}
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Targets:
@@ -156,8 +167,24 @@ class Targets:
     def resolve(self, room_id: str, brand_id: str | None, stage: str | None,
                 phase: str | None, now_ms: int) -> RoomTargets:
         """Control events win; then the innermost schedule slot for this hour; then defaults."""
+        hour = self._hour_of(now_ms)
+        key = (room_id, brand_id, stage, phase, hour)
+        got = self._resolved.get(key)
+        if got is None:
+            if len(self._resolved) >= RESOLVED_CACHE:
+                self._resolved.clear()  # bounded: rebuilt in one tick
+            got = self._resolved[key] = self._resolve(room_id, brand_id, stage, phase, hour)
+        return got
+
+    def _hour_of(self, now_ms: int) -> int:
+        minute = now_ms // 60_000  # time zones differ from UTC by whole minutes
+        if self._hour[0] != minute:
+            self._hour = (minute, hour_of(now_ms, self.file.timezone))
+        return self._hour[1]
+
+    def _resolve(self, room_id: str, brand_id: str | None, stage: str | None,
+                 phase: str | None, hour: int) -> RoomTargets:
         chain = self.profiles(room_id, brand_id)
-        hour = hour_of(now_ms, self.file.timezone)
         for prof in reversed(chain):
             for slot in prof.schedule:
                 if hour in parse_hours(slot.hours):
@@ -175,9 +202,15 @@ class Targets:
                 for kpi, entry in entries.items():
                     merged[kpi] = list(entry) if isinstance(entry, list) else [entry]
         resolved = tuple(ResolvedTarget(k, t) for k, ts in merged.items() for t in ts)
-        return RoomTargets(stage, phase, resolved)
+        ikey = (tuple(map(id, chain)), stage, phase)  # the profiles are this file's: ids hold
+        got = self._interned.get(ikey)
+        if got is None:
+            if len(self._interned) >= RESOLVED_CACHE:
+                self._interned.clear()
+            got = self._interned[ikey] = RoomTargets(stage, phase, resolved)
+        return got
 
     def moment(self, stage: str | None, phase: str | None, now_ms: int,
                start_ms: int | None) -> Moment:
         since = None if start_ms is None else max(0, now_ms - start_ms)
-        return Moment(now_ms, stage, phase, since, hour_of(now_ms, self.file.timezone))
+        return Moment(now_ms, stage, phase, since, self._hour_of(now_ms))

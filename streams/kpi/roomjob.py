@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from streams.kpi.roomread import RoomWindowReader
 
 _ONLINE = "_online"  # internal request: broadcast entries - leaves for online_viewers
+# The levels of the sums each kind of request reads (sources also read the room's entries).
+_LEVELS = {"room": "r", _ONLINE: "r", "product": "p", "source": "rs"}
 
 Request = tuple[str, str, int]  # (per: room | product | source, window, now_ms)
 # A window's buckets to read: (segment, entering, leaving, open buckets, plan)
@@ -109,6 +111,13 @@ class RoomJob:
             seg.move(whole, bms, cms)
             self.jobs[seg_key] = (seg, entering, leaving, open_, plan)
             fetch.update(entering, leaving, open_)
+        # Which levels of each window's sums this tick's requests read ("r" room, "s" sources,
+        # "p" products): the open part is merged for those only (streams.kpi.sums.merged).
+        levels: dict[SegKey, set[str]] = {}
+        for req, (seg_key, _) in self.plans.items():
+            levels.setdefault(seg_key, set()).update(_LEVELS[req[0]])
+        self.levels = {k: frozenset(v) for k, v in levels.items()}
+        self.all_levels = frozenset().union(*self.levels.values())
         self.order = sorted(fetch)
         self.hkeys = [store.keys.bucket(room_id, res, b) for res, b in self.order]
         self.want_names = any(per == "product" for per, _, _ in needs) and (
@@ -133,18 +142,21 @@ class RoomJob:
         self.sums: dict[SegKey, tuple[Sums, Segment, OpenPart]] = {}
         opens: dict[tuple[BucketRef, ...], tuple[list[Sums], set[BucketRef],
                                                  dict[str, set[BucketRef]]]] = {}
+        levels = self.levels
         for seg_key, (seg, _, _, open_, _) in self.jobs.items():
             key = tuple(open_)
             if key not in opens:
                 full = [rb for rb in open_ if not got[rb].empty]
                 where: dict[str, set[BucketRef]] = {}
-                for rb in full:
-                    for product in got[rb].products:
-                        where.setdefault(product, set()).add(rb)
-                opens[key] = ([_total([got[rb] for rb in full])] if full else [], set(full),
-                              where)
+                if "p" in self.all_levels:
+                    for rb in full:
+                        for product in got[rb].products:
+                            where.setdefault(product, set()).add(rb)
+                opens[key] = ([_total([got[rb] for rb in full], self.all_levels)]
+                              if full else [], set(full), where)
             extra, present, where = opens[key]
-            self.sums[seg_key] = (merged(seg.total, extra), seg, (present, where))
+            self.sums[seg_key] = (merged(seg.total, extra, levels[seg_key]), seg,
+                                  (present, where))
         # distinct counts: reused while their inputs hold, the others read in one pipeline
         counts: dict[HllKey, int] = {}
         self.counts = counts
@@ -270,10 +282,13 @@ def _rank(c: dict[str, int]) -> tuple[int, int, int]:
     return (-(c.get("gp", 0) - c.get("gr", 0)), -c.get("clk", 0), -c.get("exp", 0))
 
 
-def _total(buckets: list[Sums]) -> Sums:
+def _total(buckets: list[Sums], levels: frozenset[str]) -> Sums:
+    if len(buckets) == 1:
+        return buckets[0]  # merged() only reads it
     out = Sums()
     for b in buckets:
-        add_sums(out, b)
+        add_sums(out, Sums(b.room if "r" in levels else {}, b.sources if "s" in levels else {},
+                           b.products if "p" in levels else {}))
     return out
 
 

@@ -43,6 +43,19 @@ def test_report_renders_in_chromium(recording, tmp_path, driver):
     assert fetched == []
     shot = os.environ.get("ROOMPULSE_SCREENSHOT")
     if shot:
-        height = driver.execute_script("return document.body.scrollHeight")
-        driver.set_window_size(1100, height + 40)
-        driver.save_screenshot(shot)
+        _save_full_page(driver, shot)
+
+
+def _save_full_page(driver, path: str, width: int = 1100) -> None:
+    """The whole page, uncut: the height is measured at the final width (narrower wraps taller)
+    and the window is grown by its own chrome (the viewport is shorter than the window)."""
+    driver.set_window_size(width, 1000)
+    for _ in range(5):  # a resize can reflow the page again; settle within a few rounds
+        page, inner, outer = driver.execute_script(
+            "return [document.documentElement.scrollHeight, window.innerHeight,"
+            " window.outerHeight]")
+        if inner >= page:
+            break
+        driver.set_window_size(width, page + (outer - inner))
+    driver.execute_script("window.scrollTo(0, 0)")
+    driver.save_screenshot(path)

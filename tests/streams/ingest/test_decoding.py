@@ -7,6 +7,7 @@ import time
 import orjson
 
 from schemas.decode import DeadLetter, decode
+from schemas.events import MAX_FUTURE_MS, MAX_TS_MS, MIN_TS_MS
 from streams.ingest.decoding import decode_batch
 
 NOW = int(time.time() * 1000)
@@ -30,6 +31,21 @@ CASES = [
     b'{"a":1},{"b":2}',  # would be two elements if raw bytes were joined into one array
     b"x" * 70_000,
     _ev(event_id="b", type="comment", text="hi"),
+    # ts: the batch validator checks a plain int itself; anything else takes the exact path
+    _ev(ts=NOW + MAX_FUTURE_MS),  # at the future limit: accepted
+    _ev(ts=NOW + MAX_FUTURE_MS + 1),  # just past it: future_ts
+    _ev(ts=float(NOW)),  # a whole float: accepted as the int
+    _ev(ts=NOW + 0.5),
+    _ev(ts="2026-11-22T08:00:00+08:00"),  # ISO with a zone: accepted
+    _ev(ts="2026-11-22T08:00:00"),  # no zone
+    _ev(ts=True),
+    _ev(ts=NOW // 1000),  # seconds
+    _ev(ts=MIN_TS_MS),
+    _ev(ts=MIN_TS_MS - 1),
+    _ev(ts=MAX_TS_MS + 1),
+    _ev(ts=str(NOW)),
+    _ev(ts=None),
+    orjson.dumps({"type": "like", "event_id": "c", "room_id": "r"}),  # no ts
 ]
 
 
@@ -53,3 +69,12 @@ def test_all_valid_batch_keeps_order() -> None:
 
 def test_empty_batch() -> None:
     assert decode_batch([], NOW) == []
+
+
+def test_one_future_event_leaves_the_rest_of_the_batch_valid() -> None:
+    values = [_ev(event_id=f"e{i}", ts=NOW + (MAX_FUTURE_MS + 1 if i == 3 else -i))
+              for i in range(10)]
+    out = decode_batch(values, NOW)
+    assert [i for i, e in enumerate(out) if isinstance(e, DeadLetter)] == [3]
+    assert out[3].reason == "future_ts"
+    assert [e["ts"] for i, e in enumerate(out) if i != 3] == [NOW - i for i in range(10) if i != 3]

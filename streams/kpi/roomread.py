@@ -72,13 +72,10 @@ class RoomWindowReader:
     async def _raw_hashes(self, keys: list[str]) -> Sequence[BucketHash]:
         """Bucket hashes as the client returns them (bytes are parsed by parse_bucket: the
         store's decode-everything read costs more than the rest of a tick)."""
-        redis = getattr(self.store, "redis", None)
-        if redis is None:
+        raw_read = getattr(self.store, "hgetall_raw", None)
+        if raw_read is None:
             return await self.store._hgetall_many(keys)
-        pipe = redis.pipeline(transaction=False)
-        for k in keys:
-            pipe.hgetall(k)
-        raw: list[dict[bytes, bytes]] = await pipe.execute()  # a client without decoding
+        raw: list[dict[bytes, bytes]] = await raw_read(keys)
         return raw
 
     async def room_ids(self) -> list[str]:

@@ -52,6 +52,8 @@ def split_rooms(ops: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
 class ClusterKpiStore(RedisKpiStore):
     """RedisKpiStore whose apply works across the slots of a Redis Cluster."""
 
+    read_scripts = False  # a batch read spans slots: pipelined, command by command
+
     def __init__(self, redis: RedisCluster, settings: KpiSettings, wait_replicas: int = 0,
                  wait_timeout_ms: int = 1000) -> None:
         if "{" in settings.key_prefix or "}" in settings.key_prefix:

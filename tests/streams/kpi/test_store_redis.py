@@ -215,3 +215,25 @@ async def test_a_late_earlier_order_makes_the_later_one_a_repeat_in_both_stores(
         early = await s.room_kpis("r-early", "1h", now_ms=T0 + 120_000)
         assert late.kpis["repurchase_rate_7d"].value == 1.0, type(s).__name__
         assert early.kpis["repurchase_rate_7d"].value == 0.0, type(s).__name__
+
+
+async def test_ids_with_quotes_backslashes_and_emoji_read_back_through_the_script_reads(
+        client, settings):
+    """Reads send key names to valkey as one JSON argument (store_redis.HGETALL_MANY_LUA):
+    every character the contract allows in an id must survive the JSON round trip."""
+    room, product = 'r"q\\b:😀 x', 'p"\\ü:{'.replace("{", "[")
+    red, mem = RedisKpiStore(client, settings), InMemoryKpiStore(settings)
+    events = [ev("broadcast_start", 0, room=room, user=None, brand_id="B")]
+    for i in range(20):
+        events += [ev("enter", i * 1000, room=room, user=f"u{i}"),
+                   ev("product_click", i * 1000 + 1, room=room, user=f"u{i}", product_id=product),
+                   order(i * 1000 + 2, user=f"u{i}", product=product, room=room)]
+    await apply_batches((red, mem), events, 25, settings)
+    a, b = await red.room_kpis(room, "broadcast"), await mem.room_kpis(room, "broadcast")
+    assert a.kpis["entries"].value == b.kpis["entries"].value == 20
+    assert a.kpis["uv"].value == b.kpis["uv"].value == 20  # a PFCOUNT group read by the script
+    (pa,), (pb,) = await red.product_kpis(room, "broadcast"), await mem.product_kpis(room,
+                                                                                     "broadcast")
+    assert pa.product_id == pb.product_id == product
+    assert pa.kpis["gmv"].value == pb.kpis["gmv"].value == 200.0
+    assert [s.room_id for s in await red.rooms()] == [room]

@@ -62,8 +62,9 @@ class Evaluator:
 
     Bounded: at most `concurrency` rooms are read at once (each read holds one Redis
     connection, so the pool is never exhausted), and rooms stop being started once a chunk
-    started now would end past `budget_s`; the rooms left are skipped, counted, and come first in the next evaluation
-    (round-robin), most recently active first. A skipped room's series keep their state.
+    started now would end past `budget_s`; the rooms left are skipped, counted, and come
+    first in the next evaluation (round-robin), most recently active first. A skipped room's
+    series keep their state.
     """
 
     def __init__(self, rules: RulePack | Callable[[], RulePack],

@@ -43,6 +43,29 @@ def test_two_late_events_in_one_slice_are_applied_and_counted() -> None:
     assert p.counts[TP] == (3, 0, 0)
 
 
+def test_a_backlog_slice_spanning_minutes_counts_each_late_event_in_order() -> None:
+    """A replayed backlog: a slice spanning minutes is judged against its own median; its older
+    half is late (applied, counted with its lateness, in slice order), nothing is too old."""
+    p, _ = run([like(f"e{i}", NOW + i * 30_000) for i in range(21)], now=NOW + 600_000)
+    mid = NOW + 10 * 30_000
+    late = [(mid - (NOW + i * 30_000)) / 1000 for i in range(21)
+            if NOW + i * 30_000 < mid - GRACE]
+    assert p.late_s == late and len(late) == 6  # 300 s .. 150 s behind, in order
+    assert p.delta.event_count == 21 and not p.rejected and p.counts[TP] == (21, 0, 0)
+
+
+def test_a_too_old_event_among_late_ones_is_the_only_dead_letter() -> None:
+    state = new_state()
+    run([like(f"w{i}", NOW + i) for i in range(40)], state)
+    old = NOW - SETTINGS.too_old_ms - 1_000
+    p, _ = run([like("late1", NOW - 600_000), like("old", old), like("ok", NOW),
+                like("late2", NOW - 300_000)], state, start=40)
+    assert [r.why.reason.value for r in p.rejected] == ["too_old"]
+    assert p.rejected[0].offset == 41
+    assert [round(s) for s in p.late_s] == [600, 300]
+    assert p.delta.event_count == 3 and p.counts[TP] == (4, 1, 0)
+
+
 def test_one_skewed_event_moves_neither_the_watermark_nor_the_clock() -> None:
     """Regression (issue 9, finding 2): in a replay of a past broadcast, one event an hour ahead
     of its neighbours made every later event late and moved every room's clock."""

@@ -28,6 +28,7 @@ from schemas.kpis import RoomState
 
 log = logging.getLogger(__name__)
 
+ADVANCE_SLICE_S = 0.005  # longest stretch of lifecycle steps between two yields to the loop
 # fingerprint -> (rule, the series as new, its reading, minutes since the broadcast started)
 Readings = dict[str, tuple[Rule, Series, Reading, float | None]]
 
@@ -250,7 +251,13 @@ class Evaluator:
         transitions: list[Transition] = []
         upserts: list[Series] = []
         deletes: list[str] = []
-        for fp in sorted(set(self.series) | set(readings)):
+        since = time.perf_counter()
+        for i, fp in enumerate(sorted(set(self.series) | set(readings))):
+            # ~10 us a series: 10,000 readings (2,000 rooms read in a tick) held the event loop
+            # ~100 ms in one go; /healthz and the API get their turn every few ms
+            if not i % 128 and time.perf_counter() - since >= ADVANCE_SLICE_S:
+                await asyncio.sleep(0)
+                since = time.perf_counter()
             rule: Rule | None
             if fp in readings:
                 rule, base, reading, minutes = readings[fp]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter as Tally
+from functools import partial, reduce
+from operator import add
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from streams.ingest.limits import LiveRooms
@@ -41,10 +46,30 @@ class EngineMetrics:
     def observe(self, p: Prepared, rooms: LiveRooms) -> None:
         if p.late_s:
             self.late.inc(len(p.late_s))
-            for s in p.late_s:
-                self.lateness.observe(s)
+            observe_all(self.lateness, p.late_s)
         refused = sum(1 for r in p.rejected if r.why.reason.value == "room_limit")
         if refused:
             self.rooms_refused.inc(refused)
         self.live_rooms.set(len(rooms))
         self.live_rooms_limit.set(rooms.cap)
+
+
+def observe_all(hist: Histogram, amounts: list[float]) -> None:
+    """`hist.observe(a)` for every `a` (finite), with one update per bucket instead of one per
+    amount: a replayed backlog can have thousands of late events per batch, and each observe
+    is a Python loop over the buckets with a lock per step (~0.8 µs).
+
+    The same exposition as observing one by one: each amount counted in the first bucket whose
+    bound is >= it (bisect_left), the sum added in the same order. Falls back to observe() if
+    prometheus_client's histogram internals are not there.
+    """
+    bounds = getattr(hist, "_upper_bounds", None)
+    buckets = getattr(hist, "_buckets", None)
+    total = getattr(hist, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for a in amounts:
+            hist.observe(a)
+        return
+    for i, n in Tally(map(partial(bisect_left, bounds), amounts)).items():
+        buckets[i].inc(n)
+    total.set(reduce(add, amounts, total.get()))  # only the loop thread observes this metric

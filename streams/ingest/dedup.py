@@ -53,10 +53,9 @@ class RecentIds:
         size = self.size
         n = len(event_ids)
         # The common case, all in C: no id seen before, none twice, none invalid.
-        ids = cast("list[str]", event_ids)
-        if None not in event_ids and list(map(get, ids)).count(None) == n \
-                and len(set(ids)) == n:
-            last.update(zip(ids, range(pos, pos + n), strict=True))
+        fresh = dict(zip(cast("list[str]", event_ids), range(pos, pos + n), strict=True))
+        if len(fresh) == n and None not in fresh and last.keys().isdisjoint(fresh):
+            last.update(fresh)
             self._pos = pos + n
             if len(last) > 2 * size:
                 self._trim()

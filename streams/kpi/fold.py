@@ -39,6 +39,11 @@ class Delta:
     event_count: int = 0
     rooms: set[str] = field(default_factory=set)
     max_event_ms: int | None = None
+    # Counters per (room, bucket): hash field -> count, for the kinds counted at `take` (one
+    # dict per bucket hash, as the apply writes it) ...
+    fields: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)
+    # ... and (room, bucket, field) -> amount for those added one event at a time (watch time,
+    # orders, ad spend). A field may be in both: the apply adds them up (see `counter`).
     counters: dict[tuple[str, int, str], int] = field(default_factory=dict)
     members: dict[tuple[str, int, str], set[str]] = field(default_factory=dict)
     product_members: dict[tuple[str, int, str, str], set[str]] = field(default_factory=dict)
@@ -51,6 +56,11 @@ class Delta:
     product_names: dict[tuple[str, str], str] = field(default_factory=dict)
     # The stream-clock candidate of the batch (a robust statistic, see ingest.timepolicy).
     clock_ms: int | None = None
+
+    def counter(self, room: str, bucket: int, name: str) -> int:
+        """The batch's total for one hash field (both homes above; 0 when none)."""
+        return self.fields.get((room, bucket), {}).get(name, 0) + \
+            self.counters.get((room, bucket, name), 0)
 
 
 def robust_clock(room_last_ms: dict[str, int]) -> int:
@@ -75,9 +85,15 @@ _INTERACTIONS = {"like": _LIKE, "comment": _COMMENT, "share": "sh", "follow": "f
 _SIMPLE = {_LEAVE: "lv", _PRIVATE: "pdj", "sh": "sh", "fl": "fl"}
 
 
-def _expand(counted: Counter[tuple[Any, ...]], c: dict[tuple[str, int, str], int]) -> None:
-    """Add the hash fields of each distinct composite key, times its count, to `c`."""
+def _expand(counted: Counter[tuple[Any, ...]],
+            groups: dict[tuple[str, int], dict[str, int]]) -> None:
+    """Add the hash fields of each distinct composite key, times its count, to the field dict
+    of its (room, bucket): the fine bucket hash as the apply writes it, without a
+    (room, bucket, field) key per counter to regroup there."""
     for (room, bucket, kind, detail), n in counted.items():
+        c = groups.get((room, bucket))
+        if c is None:
+            c = groups[(room, bucket)] = {}
         if kind == _EXPOSURE:
             fields: tuple[tuple[str, int], ...] = (("exp", n), (_SOURCE_EXP[detail], n))
         elif kind == _PRODUCT_EXPOSURE:
@@ -95,8 +111,7 @@ def _expand(counted: Counter[tuple[Any, ...]], c: dict[tuple[str, int, str], int
         else:
             fields = ((_SIMPLE[kind], n),)
         for name, v in fields:
-            k = (room, bucket, name)
-            c[k] = c.get(k, 0) + v
+            c[name] = c.get(name, 0) + v
 
 
 class BatchFolder:
@@ -125,7 +140,7 @@ class BatchFolder:
     def take(self) -> Delta:
         delta, self._delta = self._delta, Delta()
         keys, self._keys = self._keys, []
-        _expand(Counter(keys), delta.counters)
+        _expand(Counter(keys), delta.fields)
         if delta.last_ms:
             delta.max_event_ms = max(delta.last_ms.values())
             delta.clock_ms = robust_clock(delta.last_ms)

@@ -44,21 +44,37 @@ def build_ops(
     def fine(room: str, bucket: int, key: str) -> None:
         fine_keys.setdefault(room, {}).setdefault(bucket, []).append(key)
 
-    # Key names are built once per (room, bucket), not once per counter.
-    targets: dict[tuple[str, int], tuple[dict[str, int], dict[str, int]]] = {}
+    # A fine bucket hash is the fold's field dict of its (room, bucket) as it is, plus the
+    # counters it added one event at a time: those go into a copy (an apply that is retried
+    # builds its payload from the same Delta again).
+    fine_fields = dict(delta.fields)
+    copied: set[tuple[str, int]] = set()
     for (room, bucket, name), n in delta.counters.items():
-        pair = targets.get((room, bucket))
-        if pair is None:
-            fine_key = keys.bucket(room, K.FINE, bucket)
-            coarse_key = keys.bucket(room, K.COARSE, bucket - bucket % cms)
-            ttl_of[fine_key], ttl_of[coarse_key] = fttl, cttl
-            fine(room, bucket, fine_key)
-            pair = targets[(room, bucket)] = (
-                hashes.setdefault(fine_key, {}), hashes.setdefault(coarse_key, {})
-            )
-        fine_h, coarse_h = pair
-        fine_h[name] = n  # one (room, bucket, name) counter per fine field: nothing to add to
-        coarse_h[name] = coarse_h.get(name, 0) + n
+        counts = fine_fields.get((room, bucket))
+        if counts is None:
+            fine_fields[(room, bucket)] = {name: n}
+            copied.add((room, bucket))
+            continue
+        if (room, bucket) not in copied:
+            counts = fine_fields[(room, bucket)] = dict(counts)
+            copied.add((room, bucket))
+        counts[name] = counts.get(name, 0) + n
+    # A coarse bucket hash sums the fine ones it covers.
+    coarse_fields: dict[tuple[str, int], dict[str, int]] = {}
+    for (room, bucket), counts in fine_fields.items():
+        key = keys.bucket(room, K.FINE, bucket)
+        hashes[key], ttl_of[key] = counts, fttl
+        fine(room, bucket, key)
+        coarse = coarse_fields.get((room, bucket - bucket % cms))
+        if coarse is None:
+            coarse_fields[(room, bucket - bucket % cms)] = dict(counts)
+        else:
+            get = coarse.get
+            for name, n in counts.items():
+                coarse[name] = get(name, 0) + n
+    for (room, bucket), coarse in coarse_fields.items():
+        key = keys.bucket(room, K.COARSE, bucket)
+        hashes[key], ttl_of[key] = coarse, cttl
     hll: dict[str, set[str]] = {}
     for (room, bucket, kind), users in delta.members.items():
         for res, b, ttl in ((K.FINE, bucket, fttl), (K.COARSE, bucket - bucket % cms, cttl)):

@@ -142,8 +142,8 @@ class KpiStoreBase(ABC):
         # A big batch's payload (thousands of rooms) is 100+ ms of CPU: in a thread, the event
         # loop (probes, API) gets the GIL back every switch interval instead of waiting it out.
         # Applies are strictly ordered, so nothing else touches the expiry cache meanwhile.
-        big = self.build_in_thread and \
-            len(delta.counters) + len(delta.members) > BUILD_IN_THREAD
+        big = self.build_in_thread and len(delta.counters) + len(delta.members) \
+            + sum(map(len, delta.fields.values())) > BUILD_IN_THREAD
         ops = await asyncio.to_thread(build_ops, *args) if big else build_ops(*args)
         result = ApplyResult.parse(await self._apply_ops(ops))
         if result.outcome is Outcome.APPLIED:

@@ -20,14 +20,14 @@ def test_counts_by_room_bucket_and_field():
     d = fold(ev("enter", 1_000, source="search"), ev("enter", 2_000, user="u2", source="search"),
              ev("enter", 12_000, user="u3"), ev("leave", 13_000, watch_ms=500),
              ev("like", 3_000, count=5), ev("room_exposure", 4_000, user=None, source="ads"))
-    c = d.counters
-    assert c[("r1", T0, "ent")] == 2
-    assert c[("r1", T0, "s:search:ent")] == 2
-    assert c[("r1", T0 + 10_000, "ent")] == 1
-    assert c[("r1", T0 + 10_000, "s:other:ent")] == 1
-    assert c[("r1", T0 + 10_000, "wms")] == 500
-    assert c[("r1", T0, "lk")] == 5
-    assert c[("r1", T0, "s:ads:exp")] == 1
+    c = d.counter
+    assert c("r1", T0, "ent") == 2
+    assert c("r1", T0, "s:search:ent") == 2
+    assert c("r1", T0 + 10_000, "ent") == 1
+    assert c("r1", T0 + 10_000, "s:other:ent") == 1
+    assert c("r1", T0 + 10_000, "wms") == 500
+    assert c("r1", T0, "lk") == 5
+    assert c("r1", T0, "s:ads:exp") == 1
     assert d.members[("r1", T0, "uv")] == {"u1", "u2"}
     assert d.members[("r1", T0, "iu")] == {"u1"}
     assert (d.event_count, d.rooms, d.max_event_ms) == (6, {"r1"}, T0 + 13_000)
@@ -39,10 +39,10 @@ def test_products_orders_and_refunds():
              order(1_000, amount=12.34), order(2_000, user="u2", amount=5, status="refunded"),
              order(3_000, user="u3", amount=7, status="created"),
              order(4_000, user=None, amount=1))
-    c = d.counters
-    assert c[("r1", T0, "p:p1:clk")] == 1 and c[("r1", T0, "pclk")] == 1
-    assert c[("r1", T0, "ord")] == 2 and c[("r1", T0, "gp")] == 1234 + 100
-    assert c[("r1", T0, "ref")] == 1 and c[("r1", T0, "p:p1:gr")] == 500
+    c = d.counter
+    assert c("r1", T0, "p:p1:clk") == 1 and c("r1", T0, "pclk") == 1
+    assert c("r1", T0, "ord") == 2 and c("r1", T0, "gp") == 1234 + 100
+    assert c("r1", T0, "ref") == 1 and c("r1", T0, "p:p1:gr") == 500
     assert d.product_members[("r1", T0, "ck", "p1")] == {"u1"}
     assert d.product_members[("r1", T0, "by", "p1")] == {"u1"}  # refunds and anonymous: no buyer
     assert d.purchases == [(T0 + 1_000, "r1", "u1", "")]
@@ -50,8 +50,8 @@ def test_products_orders_and_refunds():
 
 def test_comments_and_negative_share_inputs():
     d = fold(ev("comment", 0, text="好看"), ev("comment", 1, user="u2", text="骗子"))
-    assert d.counters[("r1", T0, "cmt")] == 2
-    assert d.counters[("r1", T0, "neg")] == 1
+    assert d.counter("r1", T0, "cmt") == 2
+    assert d.counter("r1", T0, "neg") == 1
 
 
 def test_control_events_become_room_state_updates():
@@ -67,7 +67,7 @@ def test_control_events_become_room_state_updates():
     assert ctl.stamped["brand"] == (T0, {"brand": "b1"})
     assert ctl.stamped["pin"][1] == {"pin_id": "p9", "pin_name": "Serum", "pin_role": ""}
     assert d.product_names[("r1", "p9")] == "Serum"
-    assert d.counters[("r1", T0, "ad")] == 9950
+    assert d.counter("r1", T0, "ad") == 9950
     assert d.platform["r1"] == "douyin"
 
 
@@ -89,7 +89,8 @@ def test_purchases_sorted_and_take_resets():
     assert [p[2] for p in d.purchases] == ["a", "b"]
     assert d.purchases[0][3] == "x"
     empty = f.take()
-    assert empty.event_count == 0 and not empty.counters and empty.max_event_ms is None
+    assert empty.event_count == 0 and not empty.counters and not empty.fields
+    assert empty.max_event_ms is None
 
 
 def test_fold_is_deterministic():

@@ -31,6 +31,24 @@ def test_counters_go_to_fine_and_coarse_buckets_as_strings():
     assert ops["off"] == [K.offsets("g"), ["t:0", "", "2"]]  # unchecked: no start given
 
 
+def test_fine_and_coarse_hashes_sum_both_homes_of_a_counter_and_leave_the_delta_as_it_was():
+    d = delta(ev("leave", 0, watch_ms=500), ev("leave", 1_000, user="u2", watch_ms=700),
+              ev("leave", 12_000, user="u3", watch_ms=100), ev("like", 2_000, count=3),
+              order(3_000, amount=2), order(13_000, amount=1.5))
+    before = (dict(d.counters), {k: dict(v) for k, v in d.fields.items()})
+    ops = build_ops(d, {}, "g", 1, S, K)
+    assert (dict(d.counters), {k: dict(v) for k, v in d.fields.items()}) == before
+    assert build_ops(d, {}, "g", 1, S, K) == ops  # a retried apply sends the same payload
+    h = {k: dict(zip(f[::2], map(int, f[1::2]), strict=True)) for k, _, f in ops["h"]}
+    assert h[K.bucket("r1", "f", T0)] == {"wms": 1200, "lv": 2, "lk": 3, "ord": 1, "gp": 200,
+                                          "p:p1:ord": 1, "p:p1:gp": 200}
+    assert h[K.bucket("r1", "f", T0 + 10_000)] == {"wms": 100, "lv": 1, "ord": 1, "gp": 150,
+                                                   "p:p1:ord": 1, "p:p1:gp": 150}
+    assert h[K.bucket("r1", "c", T0)] == {"wms": 1300, "lv": 3, "lk": 3, "ord": 2, "gp": 350,
+                                          "p:p1:ord": 2, "p:p1:gp": 350}
+    assert len(h) == 3
+
+
 def test_ttl_sent_on_first_write_only_until_the_cache_lapses():
     cache: dict[str, int] = {}
     d = delta(order(0))

@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import attrgetter, itemgetter
 from statistics import median_low
 from typing import Any, cast
@@ -40,7 +41,7 @@ def tune_gc() -> None:
 TP = tuple[str, int]
 _event_id, _ts, _type, _room = (itemgetter("event_id"), itemgetter("ts"), itemgetter("type"),
                                 itemgetter("room_id"))
-_record_ts = attrgetter("timestamp")
+_record_ts, _value = attrgetter("timestamp"), attrgetter("value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ def prepare(parts: list[tuple[TP, list]], state: IngestState, folder: BatchFolde
 
     Records need `offset`, `key`, `value` and optionally `timestamp` (Kafka record time, ms).
     """
-    decoded = decode_batch([r.value for _, records in parts for r in records], now_ms)
+    decoded = decode_batch(list(map(_value, chain.from_iterable(rs for _, rs in parts))), now_ms)
     p = Prepared(Delta(), [], {}, {})
     accepted: list[tuple[TP, list, list[int], list]] = []  # (tp, records, indices, events)
     at = 0
@@ -137,7 +138,8 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
     n = len(evs)
     bad = {i for i, ev in enumerate(evs) if type(ev) is DeadLetter} \
         if DeadLetter in set(map(type, evs)) else set()
-    if policy.ahead_of_record_ms and not _none_ahead(evs, records, bad, policy):
+    every_ts = None if bad else list(map(_ts, evs))  # also the lateness input below, usually
+    if policy.ahead_of_record_ms and not _none_ahead(every_ts, records, policy):
         for i, (ev, rec) in enumerate(zip(evs, records, strict=True)):
             if i not in bad and policy.ahead_of_record(ev["ts"], getattr(rec, "timestamp", None)):
                 evs[i] = DeadLetter(DeadLetterReason.future_ts, (
@@ -161,7 +163,8 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
     wm = state.watermarks.get(key)
     on_time, tss, lo = True, [], 0
     if candidates:
-        tss = list(map(_ts, evs)) if len(candidates) == n else [evs[i]["ts"] for i in candidates]
+        tss = every_ts if len(candidates) == n and every_ts is not None \
+            else [evs[i]["ts"] for i in candidates]
         lo, hi = min(tss), max(tss)
         # The median is at most the newest: a slice within the grace of max(watermark, newest)
         # is on time whatever its median, and needs no sort (the common case).
@@ -206,10 +209,11 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
     return keep, len(dup_idx)
 
 
-def _none_ahead(evs: list, records: list, bad: set[int], policy: TimePolicy) -> bool:
+def _none_ahead(every_ts: list[int] | None, records: list, policy: TimePolicy) -> bool:
     """True when no event can be ahead of its record's timestamp (checked in C: the newest
-    event against the oldest record), so the per-message check can be skipped."""
-    if bad:
+    event against the oldest record), so the per-message check can be skipped. `every_ts`:
+    the slice's event times, None when it has dead letters."""
+    if every_ts is None:
         return False
     try:
         oldest = min(map(_record_ts, records))
@@ -217,7 +221,7 @@ def _none_ahead(evs: list, records: list, bad: set[int], policy: TimePolicy) -> 
         return False
     if not isinstance(oldest, int) or oldest <= 0:  # a lone record without a timestamp
         return False
-    return bool(max(map(_ts, evs)) <= oldest + policy.ahead_of_record_ms)
+    return bool(max(every_ts) <= oldest + policy.ahead_of_record_ms)
 
 
 def _careful_fold(accepted: list, folder: BatchFolder, p: Prepared) -> Delta:

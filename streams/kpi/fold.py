@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,7 @@ def robust_clock(room_last_ms: dict[str, int]) -> int:
 
 
 _OTHER = Platform.other
+_UV = K.HLL_UV
 
 # Composite-key kinds of BatchFolder.add_all; `_expand` turns each into its hash fields.
 _EXPOSURE, _PRODUCT_EXPOSURE, _ENTER, _LEAVE, _CLICK, _CART = "X", "PX", "E", "V", "K", "A"
@@ -168,17 +169,16 @@ class BatchFolder:
     def add(self, event: BaseEvent) -> None:
         self.add_all((event.__dict__,))
 
-    def add_all(self, events: Iterable[dict[str, Any]]) -> None:
+    def add_all(self, events: Sequence[dict[str, Any]]) -> None:
         """Fold events given as their field dicts (`event.__dict__`, or the worker's decoder)."""
         d = self._delta
         bms = self._bucket_ms
         first, last, platforms = d.first_ms, d.last_ms, d.platform
         key = self._keys.append
         member = self._member
+        members, counters = d.members, d.counters
         prod = self._product_of
-        n = 0
         for e in events:
-            n += 1
             room = e["room_id"]
             ts = e["ts"]
             bucket = ts - ts % bms
@@ -202,12 +202,16 @@ class BatchFolder:
                 key((room, bucket, _PRODUCT_EXPOSURE, pid))
             elif kind == "enter":
                 key((room, bucket, _ENTER, e["source"]))
-                if e["user_id"] is not None:
-                    member(room, bucket, K.HLL_UV, e["user_id"])
+                user = e["user_id"]
+                if user is not None:  # self._member, inlined for the third most frequent kind
+                    users = members.get((room, bucket, _UV))
+                    if users is None:
+                        members[(room, bucket, _UV)] = {user}
+                    else:
+                        users.add(user)
             elif kind == "leave":
-                c = d.counters
                 k = (room, bucket, "wms")
-                c[k] = c.get(k, 0) + e["watch_ms"]
+                counters[k] = counters.get(k, 0) + e["watch_ms"]
                 key((room, bucket, _LEAVE, None))
             elif kind == "product_click" or kind == "cart_add":
                 pid = e["product_id"] if prod is None else prod(room, e["product_id"])
@@ -235,7 +239,7 @@ class BatchFolder:
                     member(room, bucket, K.HLL_PRIVATE, e["user_id"])
             else:
                 self._control(e, kind, room, bucket, ts)
-        d.event_count += n
+        d.event_count += len(events)
 
     def _new_room(self, e: dict[str, Any], room: str, ts: int) -> None:
         d = self._delta

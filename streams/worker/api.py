@@ -60,7 +60,8 @@ class WorkerApi:
         if collector is not None:
             collector.limit(max_rooms=settings.metrics_max_rooms,
                             max_series=settings.metrics_max_series,
-                            budget_s=settings.metrics_budget_s, registry=registry)
+                            budget_s=settings.metrics_budget_s, registry=registry,
+                            max_loop_share=settings.metrics_max_loop_share)
 
     def _denied(self, request: web.Request, tokens: list[str]) -> web.Response | None:
         if bearer_ok(request.headers.get("Authorization"), tokens):

@@ -37,6 +37,11 @@ class ApiSettings(BaseSettings):
         "time one scrape may spend reading KPIs; rooms not read in time are dropped and "
         "roompulse_metrics_truncated{reason=\"time\"} is 1"))
 
+    metrics_max_loop_share: float = Field(0.2, gt=0, le=1, description=(
+        "largest share of the worker's event loop the /metrics KPI refresh may take: a refresh "
+        "that took T s is reused by scrapes for T / share s (counted in "
+        "roompulse_metrics_kpi_reused_total); 1 = refresh on every scrape"))
+
     def api_token_list(self) -> list[str]:
         if self.tokens is None:
             return []

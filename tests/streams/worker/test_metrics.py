@@ -3,6 +3,7 @@ the engine's accounting turns prepared batches into per-partition counters."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 
@@ -54,6 +55,41 @@ async def test_collector_exports_room_kpis_and_top_n_products_only() -> None:
     assert 'roompulse_room_info{' in text and 'room="r1"' in text
     assert registry.get_sample_value("roompulse_room_last_apply_age_seconds", {"room": "r1"}) >= 0
 
+
+
+class _SlowStore(InMemoryKpiStore):
+    """The real in-memory store, with every hash read taking 50 ms (a big Redis at scale)."""
+
+    reads = 0
+
+    async def _hgetall_many(self, keys):
+        type(self).reads += 1
+        await asyncio.sleep(0.05)
+        return await super()._hgetall_many(keys)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_costly_kpi_refresh_is_reused_within_its_loop_share_and_counted() -> None:
+    kpi = KpiSettings()
+    store = _SlowStore(kpi)
+    folder = BatchFolder(kpi)
+    folder.add(click(1, "p-a"))
+    assert await store.apply(folder.take(), {("t", 0): 1}, "g", NOW)
+    registry = CollectorRegistry()
+    collector = KpiCollector(store, ["5m"], top_n=2)
+    collector.limit(max_rooms=10, max_series=1000, budget_s=5, registry=registry,
+                    max_loop_share=0.01)  # a refresh of >= 50 ms is reused for >= 5 s
+    registry.register(collector)
+    await collector.refresh()
+    reads = _SlowStore.reads
+    await collector.refresh()  # at once: served from the first
+    assert _SlowStore.reads == reads
+    assert registry.get_sample_value("roompulse_metrics_kpi_reused_total") == 1
+    assert 'kpi="product_clicks",room="r1",window="5m"} 1.0' in generate_latest(registry).decode()
+    collector.max_loop_share = 1.0  # refresh on every scrape
+    await collector.refresh()
+    assert _SlowStore.reads > reads
+    assert registry.get_sample_value("roompulse_metrics_kpi_reused_total") == 1
 
 TOPIC = "t.interactions"
 UNKNOWN = orjson.dumps({"type": "no_such", "event_id": "x", "room_id": "r", "ts": HNOW})

@@ -34,7 +34,7 @@ from streams.kpi.roomcache import (
     settled_part,
     size,
 )
-from streams.kpi.sums import BucketHash, Sums, add_sums, merged, parse_bucket
+from streams.kpi.sums import BucketHash, Sums, merged, parse_bucket
 from streams.kpi.windows import window_span
 
 if TYPE_CHECKING:
@@ -152,8 +152,10 @@ class RoomJob:
                     for rb in full:
                         for product in got[rb].products:
                             where.setdefault(product, set()).add(rb)
-                opens[key] = ([_total([got[rb] for rb in full], self.all_levels)]
-                              if full else [], set(full), where)
+                # one Sums of the open buckets (merged() only reads it: one bucket is itself)
+                open_sum = [] if not full else [got[full[0]]] if len(full) == 1 else \
+                    [merged(Sums(), [got[rb] for rb in full], self.all_levels)]
+                opens[key] = (open_sum, set(full), where)
             extra, present, where = opens[key]
             self.sums[seg_key] = (merged(seg.total, extra, levels[seg_key]), seg,
                                   (present, where))
@@ -280,16 +282,6 @@ class RoomJob:
 def _rank(c: dict[str, int]) -> tuple[int, int, int]:
     # as KpiStoreBase.product_kpis: net GMV, then clicks, then exposures
     return (-(c.get("gp", 0) - c.get("gr", 0)), -c.get("clk", 0), -c.get("exp", 0))
-
-
-def _total(buckets: list[Sums], levels: frozenset[str]) -> Sums:
-    if len(buckets) == 1:
-        return buckets[0]  # merged() only reads it
-    out = Sums()
-    for b in buckets:
-        add_sums(out, Sums(b.room if "r" in levels else {}, b.sources if "s" in levels else {},
-                           b.products if "p" in levels else {}))
-    return out
 
 
 def _room_counters(bucket: Sums) -> dict[str, int]:

@@ -93,18 +93,6 @@ class RoomWindowReader:
         states = [parse_state(r, h) if h else None for r, h in zip(ids, hashes, strict=True)]
         return states, (hashes, clock_h, states)
 
-    async def rooms(self, chunk: int = 500) -> list[RoomState]:
-        """Every room's state, like the store's `rooms()`, but read and parsed `chunk` rooms at
-        a time with a yield in between: 20,000 states parsed in one go hold the event loop for
-        a good part of a second (health checks, the API)."""
-        ids = await self.room_ids()
-        out: list[RoomState] = []
-        for i in range(0, len(ids), chunk):
-            states, _ = await self.states(ids[i:i + chunk])
-            out += [s for s in states if s is not None]
-            await asyncio.sleep(0)
-        return out
-
     async def read(self, room_id: str, needs: Mapping[Request, NeedLike]
                    ) -> tuple[RoomState | None, dict[Request, Rows]]:
         return (await self.read_many([(room_id, needs)]))[0]

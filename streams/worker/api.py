@@ -48,13 +48,8 @@ class WorkerApi:
         self.tokens = settings.api_token_list()
         self.metrics_tokens = [settings.metrics_token.get_secret_value()] \
             if settings.metrics_token is not None else []
-        # States are listed in steps (RoomWindowReader.rooms) when the store allows it.
-        lister = store.rooms
-        if hasattr(store, "_hgetall_many"):
-            from streams.kpi.roomread import RoomWindowReader
-
-            lister = RoomWindowReader(store, max_rooms=1).rooms
-        self.index = RoomIndex(lister, settings.rooms_listing_ttl_s)
+        # The store lists states in steps, yielding to the loop between them (KpiStoreBase.rooms).
+        self.index = RoomIndex(store.rooms, settings.rooms_listing_ttl_s)
         self.throttle = LogThrottle()
         self._scrape = asyncio.Lock()
         if collector is not None:

@@ -156,7 +156,7 @@ class KpiCollector(Collector):
             found, _ = await reader.states(ids[: self.max_rooms])
             states = [s for s in found if s is not None]
         else:
-            states = sorted(await reader.rooms(),
+            states = sorted(await self.store.rooms(),
                             key=lambda s: (-(s.last_seen_ms or 0), s.room_id))
             over_rooms = max(0, len(states) - self.max_rooms)
             states = states[: self.max_rooms]

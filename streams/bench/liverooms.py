@@ -5,7 +5,8 @@ paced in real time by `streams.bench.liveload` in its own process, none of them 
 every room the worker may track (ROOMPULSE_KPI_MAX_LIVE_ROOMS) is live and evaluated, the bench
 measures for `--duration` seconds: the evaluation ticks (from the worker's own histogram and
 counters, as differences between a scrape at the start and one at the end), and the latency of
-/healthz, GET /api/rooms (first page) and /metrics as a client sees them.
+/healthz (on the probe port and on the web port), GET /api/rooms (first page) and /metrics as a
+client sees them.
 """
 
 from __future__ import annotations
@@ -105,12 +106,12 @@ async def run_live(cfg: LiveConfig, stack: Stack) -> dict:
     await create_topics(stack.kafka, topics)
     env = child_env(stack, topics, kpi.key_prefix, f"live{tag}")
     log = Path(cfg.worker_log or tempfile.mkstemp(prefix="roompulse-live-", suffix=".log")[1])
-    port = free_port()
+    port, probe_port = free_port(), free_port()
     result: dict = {"machine": machine_info(), "live_rooms": cfg.rooms,
                     "offered_events_per_s": cfg.rate, "duration_s": cfg.duration_s,
                     "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
     worker = spawn_logged(["-m", "streams.cli", "worker", "--web-port", str(port),
-                           "--loglevel", "warning"], env, log)
+                           "--probe-port", str(probe_port), "--loglevel", "warning"], env, log)
     load = subprocess.Popen([sys.executable, "-m", "streams.bench.liveload", "--rooms",
                              str(cfg.rooms), "--rate", str(cfg.rate), "--warmup-s",
                              str(cfg.warmup_s)], env=env, stdin=subprocess.DEVNULL,
@@ -131,7 +132,7 @@ async def run_live(cfg: LiveConfig, stack: Stack) -> dict:
             cpu0, t0 = cpu_seconds(worker.pid), time.perf_counter()
             wait0 = runqueue_seconds(worker.pid)
             s0 = {name: cpu_seconds(pid) for name, pid in servers.items()}
-            probes = Probes(http, api)
+            probes = Probes(http, api, f"http://127.0.0.1:{probe_port}")
             await probes.run(cfg.duration_s)
             after = await scrape(http, api)
             wall = time.perf_counter() - t0

@@ -1,7 +1,9 @@
 """The live-rooms bench's view of the worker: timed HTTP probes and /metrics differences.
 
-/healthz every 0.2 s, the first page of GET /api/rooms every 0.5 s and /metrics every 5 s (a
-Prometheus server scrapes every 15 s; more often would make the scrape itself the load).
+/healthz every 0.2 s on the probe port (its own thread: what Kubernetes probes) and on the web
+port (the event loop: what the API's clients wait behind), the first page of GET /api/rooms
+every 0.5 s and /metrics every 5 s (a Prometheus server scrapes every 15 s; more often would make
+the scrape itself the load).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ WANTED = ("roompulse_alert_", "roompulse_worker_loop_", "roompulse_worker_live_r
           "roompulse_worker_dead_lettered_total", "roompulse_metrics_truncated")
 TICK = "roompulse_alert_evaluation_seconds"
 LAG = "roompulse_worker_loop_lag_seconds"
-EVERY_S = {"healthz": 0.2, "api_rooms": 0.5, "metrics": 5.0}
+EVERY_S = {"healthz": 0.2, "healthz_web": 0.2, "api_rooms": 0.5, "metrics": 5.0}
 
 
 @dataclass
@@ -106,14 +108,16 @@ def summary(before: Scrape, after: Scrape, wall_s: float) -> dict:
 class Probes:
     http: aiohttp.ClientSession
     api: str
+    probe: str  # the probe server's base URL (ROOMPULSE_API_PROBE_PORT)
     ms: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in EVERY_S})
     failed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EVERY_S, 0))
 
     async def _get(self, name: str) -> None:
-        path = {"healthz": "/healthz", "api_rooms": "/api/rooms", "metrics": "/metrics"}[name]
+        url = {"healthz": self.probe + "/healthz", "healthz_web": self.api + "/healthz",
+               "api_rooms": self.api + "/api/rooms", "metrics": self.api + "/metrics"}[name]
         t = time.perf_counter()
         try:
-            async with self.http.get(self.api + path) as r:
+            async with self.http.get(url) as r:
                 await r.read()
                 ok = r.status == 200
         except (aiohttp.ClientError, TimeoutError):
@@ -138,7 +142,10 @@ class Probes:
             return None if v is None else round(v, 1)
 
         h, a, m = self.ms["healthz"], self.ms["api_rooms"], self.ms["metrics"]
+        w = self.ms["healthz_web"]
         return {"healthz_p50_ms": r(percentile(h, 50)), "healthz_p99_ms": r(percentile(h, 99)),
+                "healthz_web_p50_ms": r(percentile(w, 50)),
+                "healthz_web_p99_ms": r(percentile(w, 99)),
                 "api_rooms_p50_ms": r(percentile(a, 50)),
                 "api_rooms_p99_ms": r(percentile(a, 99)),
                 "metrics_scrape_ms": r(percentile(m, 50)),

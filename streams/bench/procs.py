@@ -65,8 +65,10 @@ class Workers:
 
     def __init__(self, n: int, env: dict) -> None:
         self.ports = [free_port() for _ in range(n)]
+        # Probe ports chosen free too: web port + 1 may be another worker's port.
         self.procs = [spawn(["-m", "streams.cli", "worker", "--web-port", str(port),
-                             "--loglevel", "warning"], env) for port in self.ports]
+                             "--probe-port", str(free_port()), "--loglevel", "warning"], env)
+                      for port in self.ports]
         self._all_joined = n == 1  # one worker: its first apply (Redis offsets) is the start
         self._checked = 0.0
 

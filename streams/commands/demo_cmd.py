@@ -68,6 +68,8 @@ def _start_worker(stack, port: int, quiet: bool, speed: float,
         "ROOMPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(stack.kafka.heartbeat_interval_ms),
         "ROOMPULSE_KAFKA_REBALANCE_TIMEOUT_MS": str(stack.kafka.rebalance_timeout_ms),
         "ROOMPULSE_WORKER_WEB_PORT": str(port),
+        # The probe server's port: free, unless set (web port + 1 may be taken).
+        "ROOMPULSE_API_PROBE_PORT": os.environ.get("ROOMPULSE_API_PROBE_PORT") or str(free_port()),
         # A fast broadcast clock moves ~speed stream-seconds per evaluation: not downtime.
         "ROOMPULSE_ALERTS_MAX_GAP_S": str(max(30.0, 10 * speed)),
         # Keep evaluations at most a broadcast minute apart, so a 60 s stall is still seen.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,42 @@ class ApiSettings(BaseSettings):
         "largest share of the worker's event loop the /metrics KPI refresh may take: a refresh "
         "that took T s is reused by scrapes for T / share s (counted in "
         "roompulse_metrics_kpi_reused_total); 1 = refresh on every scrape"))
+
+    # The probe server (streams/worker/probeserver.py): its own thread and port, so a busy event
+    # loop does not delay the answer, while the answer still says how the loop is doing.
+    probe_port: int | None = Field(None, ge=0, le=65535, description=(
+        "port of the probe server (GET /healthz and /readyz from their own thread, bound to "
+        "ROOMPULSE_WORKER_WEB_HOST); unset = the web port + 1 (6067); 0 = no probe server (the "
+        "web port answers both either way)"))
+    probe_loop_stale_s: float = Field(10.0, gt=0, description=(
+        "the probe port's /healthz answers 503 when the event loop has not run its 0.1 s "
+        "heartbeat for this long (a stuck loop fails liveness)"))
+    probe_ready_every_s: float = Field(1.0, gt=0, description=(
+        "the event loop runs the readiness checks (partitions, Redis PING, broker) this often; "
+        "the probe port's /readyz answers from the last result"))
+    probe_ready_max_age_s: float = Field(5.0, gt=0, description=(
+        "a readiness result older than this (the loop did not refresh it) makes the probe "
+        "port's /readyz answer 503; more than ROOMPULSE_API_PROBE_READY_EVERY_S + 0.5 s"))
+    probe_max_connections: int = Field(8, ge=1, le=1000, description=(
+        "connections the probe server serves at once (one thread each); more are closed "
+        "unanswered and counted in roompulse_probe_connections_refused_total"))
+    probe_timeout_s: float = Field(2.0, gt=0, le=60, description=(
+        "a probe connection that has not sent its request within this long is closed"))
+
+    @model_validator(mode="after")
+    def _ready_age_above_interval(self) -> ApiSettings:
+        # The check itself may take PING_TIMEOUT_S (0.5 s) on a hung Redis.
+        if self.probe_ready_max_age_s <= self.probe_ready_every_s + 0.5:
+            raise ValueError("ROOMPULSE_API_PROBE_READY_MAX_AGE_S must exceed "
+                             "ROOMPULSE_API_PROBE_READY_EVERY_S + 0.5 s")
+        return self
+
+    def probe_port_for(self, web_port: int) -> int:
+        """The probe server's port next to web port `web_port`; 0 = none (the web port is 0:
+        any free port, which the caller resolves first)."""
+        if self.probe_port is not None:
+            return self.probe_port
+        return web_port + 1 if 0 < web_port < 65535 else 0
 
     def api_token_list(self) -> list[str]:
         if self.tokens is None:

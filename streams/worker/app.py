@@ -21,6 +21,7 @@ from streams.kpi.negative import NegativeClassifier
 from streams.kpi.store_cluster import kpi_store
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
+from streams.worker.apisettings import ApiSettings
 from streams.worker.config import WorkerSettings
 from streams.worker.engine import KpiEngine
 from streams.worker.looplag import LoopLag
@@ -97,7 +98,8 @@ def _credentials(kafka: KafkaSettings):
 
 def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: TopicSettings,
                worker: WorkerSettings | None = None, kpi: KpiSettings | None = None,
-               registry: CollectorRegistry | None = None) -> faust.App:
+               registry: CollectorRegistry | None = None,
+               api: ApiSettings | None = None) -> faust.App:
     """Build the worker app. `kafka` and `redis_settings` must point at running servers."""
     worker = worker or WorkerSettings()
     rt = Runtime(kafka=kafka, topics=topics, worker=worker, kpi=kpi or KpiSettings(),
@@ -155,7 +157,7 @@ def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: Topi
 
     from streams.worker.web import register_views
 
-    register_views(app, rt)
+    register_views(app, rt, api)  # after KpiLoop: the probe server reports its loop-lag task
     if worker.alerts_enabled:
         from streams.worker.wiring import install_alerting
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from urllib.parse import urlsplit
 
 from aiokafka.errors import KafkaError
@@ -75,3 +76,16 @@ async def check_redis(settings: RedisSettings, timeout_s: float) -> None:
         raise _why(exc, "Redis", redis_address(settings.client_url())) from None
     finally:
         await client.aclose()
+
+
+def check_port_free(host: str, port: int, setting: str) -> None:
+    """Bind and release (host, port) as the server will (SO_REUSEADDR), or raise StartupError:
+    a port already taken is one line now, not a traceback after Kafka and Redis are joined."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {host}:{port} ({setting}): "
+                               f"{exc.strerror or type(exc).__name__}") from None

@@ -21,6 +21,7 @@ from streams.worker.deadletter import DeadLetterSink
 from streams.worker.engine_metrics import EngineMetrics
 from streams.worker.looplag import LoopLag
 from streams.worker.metrics import KpiCollector, WorkerMetrics
+from streams.worker.probeserver import ProbeMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 # The series a family of each type is exposed as (prometheus_client's text format).
@@ -68,6 +69,7 @@ def instruments(kpis: KpiCollector | None = None) -> Instruments:
     worker = WorkerMetrics(reg)
     EngineMetrics(reg)  # the KPI loop's time policy, limits and apply outcomes
     LoopLag(reg)  # the event loop's lag and stalls
+    ProbeMetrics(reg)  # the probe server's answers and refusals
     DeadLetterSink(KafkaSettings(), "dlq", registry=reg)  # its send-failure counter
     kpis = kpis or KpiCollector(store=None, windows=["5m"], top_n=10)
     kpis.limit(max_rooms=200, max_series=20_000, budget_s=1.0, registry=reg)  # as the worker

@@ -238,6 +238,7 @@ def test_the_image_command_answers_its_healthcheck_and_stops_on_sigterm(
     env.update(ROOMPULSE_REDIS_URL_FILE=str(tmp_path / "redis-url"),
                ROOMPULSE_WORKER_WEB_HOST="127.0.0.1",  # tests bind loopback only
                ROOMPULSE_WORKER_WEB_PORT=str(port),
+               ROOMPULSE_API_PROBE_PORT=str(free_port()),  # what the HEALTHCHECK asks
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     workdir = tmp_path / "workdir"
     workdir.mkdir()

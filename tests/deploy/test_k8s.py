@@ -147,6 +147,11 @@ def test_probes_resources_and_graceful_stop() -> None:
         assert c[probe]["httpGet"]["port"] in ports, probe
     assert ports["http"] == int(image_env()["ROOMPULSE_WORKER_WEB_PORT"])
     assert int(_settings()["ROOMPULSE_WORKER_WEB_PORT"]) == ports["http"]
+    # Liveness and readiness on the probe server's own port (not behind the event loop).
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert c[probe]["httpGet"]["port"] == "probe", probe
+    assert ports["probe"] == int(image_env()["ROOMPULSE_API_PROBE_PORT"])
+    assert int(_settings()["ROOMPULSE_API_PROBE_PORT"]) == ports["probe"]
     assert {"cpu", "memory"} <= set(c["resources"]["requests"])
     assert "memory" in c["resources"]["limits"]
     assert spec["terminationGracePeriodSeconds"] > KafkaSettings().session_timeout_ms / 1000 >= 10

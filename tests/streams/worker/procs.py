@@ -27,10 +27,12 @@ class WorkerProc:
 
     def __init__(self, env: dict, port: int | None = None) -> None:
         self.port = port or free_port()
+        self.probe_port = free_port()  # not web port + 1: that may be another process's
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             prefix="worker-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--web-port", str(self.port),
+             "--probe-port", str(self.probe_port),
              "--loglevel", os.environ.get("ROOMPULSE_TEST_WORKER_LOGLEVEL", "warning")],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
@@ -38,6 +40,10 @@ class WorkerProc:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def probe_url(self) -> str:
+        return f"http://127.0.0.1:{self.probe_port}"
 
     def output(self) -> str:
         with open(self.log.name, errors="replace") as f:

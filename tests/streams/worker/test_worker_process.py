@@ -64,6 +64,18 @@ async def test_http_api_control_agent_health_and_metrics(stack, kpi_settings, st
         assert (await store.room_kpis(room, "30m")).kpis["ad_spend"].value == 150.5
         letters = await read_dead_letters(stack, topics.deadletter, 7)
         assert sorted(d["reason"] for d in letters) == ["invalid"] + ["not_json"] * 6
+        # The probe server: its own port and thread, the loop's heartbeat and checks.
+        async with aiohttp.ClientSession(proc.probe_url) as probe:
+            async with probe.get("/healthz") as r:
+                body = await r.json()
+                assert r.status == 200 and body["status"] == "ok", body
+                assert body["loop_lag_s"] >= 0
+
+            async def probe_ready() -> bool:
+                async with probe.get("/readyz") as r:
+                    return r.status == 200 and (await r.json())["status"] == "ready"
+
+            await wait_for(probe_ready, 10, "probe port /readyz 200")
         async with aiohttp.ClientSession(proc.url) as http:
             async with http.get("/healthz") as r:
                 assert r.status == 200
@@ -93,6 +105,7 @@ async def test_http_api_control_agent_health_and_metrics(stack, kpi_settings, st
         assert 'roompulse_worker_dead_letters_total{reason="not_json"} 6.0' in text
         assert "roompulse_worker_consumer_lag{" in text
         assert "roompulse_worker_redis_apply_seconds_bucket" in text
+        assert 'roompulse_probe_requests_total{code="200",path="/healthz"} 1.0' in text
     finally:
         proc.stop()
 

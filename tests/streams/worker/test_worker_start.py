@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -57,3 +58,15 @@ def test_redis_address_never_shows_credentials() -> None:
     assert redis_address("unix:///run/redis.sock") == "/run/redis.sock"
     assert redis_address("redis://[::1]:99999999/0") == "(unparseable URL)"
     assert redis_address(None) == "(unset)"
+
+
+@pytest.mark.integration
+def test_probe_port_taken_at_start(stack, topic_settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = worker_env(stack, topic_settings, "kstart", new_group(),
+                         ROOMPULSE_API_PROBE_PORT=str(port))
+        assert_one_line(run_worker(env), f"cannot listen on 127.0.0.1:{port}",
+                        "ROOMPULSE_API_PROBE_PORT")

@@ -15,7 +15,8 @@ from importlib import metadata
 # The libraries the hot path spends its time in: a figure that does not reproduce elsewhere is
 # first checked against these (an aiokafka without the internals `RawRecordConsumer` uses, for
 # one, silently falls back to slower records).
-HOT_PACKAGES = ("aiokafka", "pydantic-core", "orjson", "redis", "hiredis", "faust-streaming")
+HOT_PACKAGES = ("aiokafka", "pydantic-core", "orjson", "msgspec", "redis", "hiredis",
+                "faust-streaming")
 # /proc/cpuinfo names the model differently per architecture; the first key found wins.
 _MODEL_KEYS = ("model name", "Hardware", "cpu model", "Processor", "uarch")
 

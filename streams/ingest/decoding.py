@@ -1,7 +1,8 @@
-"""Decode a whole fetched batch at once: one pydantic call for all the valid messages."""
+"""Decode a whole fetched batch at once: the common shape in C, the rest by the contract."""
 
 from __future__ import annotations
 
+import logging
 from operator import itemgetter
 from typing import Any, cast
 
@@ -20,10 +21,13 @@ from schemas.events import (
     _fields_only,
     _to_epoch_ms,
 )
+from streams.ingest.fastdecode import fast_structs, id_failures, to_fields, unclear
 
 # An event's fields as its model would hold them (`event.__dict__`), or why it was rejected.
 Decoded = dict[str, Any] | DeadLetter
 _ts = itemgetter("ts")
+log = logging.getLogger(__name__)
+_fast_failed = False  # logged once
 
 
 def _plain_ts_validator() -> SchemaValidator:
@@ -64,6 +68,60 @@ def decode_batch(values: list[bytes | None], now_ms: int) -> list[Decoded]:
 
     A valid message becomes its event's field dict (what `schemas.decode.decode` would return as
     a model, as `model.__dict__`: same validation, without the cost of a model instance).
+    Messages of the contract's common shape are parsed and validated together in C
+    (`streams.ingest.fastdecode`: it accepts only what the contract accepts, as the same fields;
+    its ids are checked for the whole batch and the future limit in bulk); every other message
+    takes `_exact_batch`, the contract's own validation, which names the dead-letter reason.
+    """
+    try:
+        return _decode_fast(values, now_ms)
+    except Exception:  # a fast-path bug must cost speed, never a batch
+        global _fast_failed
+        if not _fast_failed:
+            _fast_failed = True
+            log.exception("fast decoding failed; this batch (and any other it fails) is decoded "
+                          "by the exact path")
+        return _exact_batch(values, now_ms)
+
+
+def _decode_fast(values: list[bytes | None], now_ms: int) -> list[Decoded]:
+    n = len(values)
+    if set(map(type, values)) == {bytes} and max(map(len, cast("list[bytes]", values))) \
+            <= MAX_MESSAGE_BYTES:
+        pos: list[int] | None = None  # the common case: every value a candidate
+        sane = cast("list[bytes]", values)
+    else:  # tombstones, non-bytes or too large: the exact path says why
+        pos = [i for i, v in enumerate(values) if type(v) is bytes and len(v) <= MAX_MESSAGE_BYTES]
+        sane = [cast(bytes, values[i]) for i in pos]
+    structs, failed = fast_structs(sane)
+    if failed:
+        skip = set(failed)
+        keep = [j for j in range(len(sane)) if j not in skip]
+        pos = keep if pos is None else [pos[j] for j in keep]
+        sane = [sane[j] for j in keep]
+    events: list[Any] = to_fields(structs)
+    bad: set[int] = set()
+    check = unclear(sane)
+    if check:  # exact, for those only
+        bad.update(check[k] for k in id_failures([events[j] for j in check]))
+    limit = now_ms + MAX_FUTURE_MS
+    if events and max(map(_ts, events)) > limit:  # rare: the exact path says why
+        bad.update(j for j, event in enumerate(events) if event["ts"] > limit)
+    if pos is None and not bad:
+        return events
+    out: list[Any] = [None] * n
+    for j, event in enumerate(events):
+        if j not in bad:
+            out[j if pos is None else pos[j]] = event
+    rest = [i for i in range(n) if out[i] is None]
+    for i, decoded in zip(rest, _exact_batch([values[i] for i in rest], now_ms), strict=True):
+        out[i] = decoded
+    return out
+
+
+def _exact_batch(values: list[bytes | None], now_ms: int) -> list[Decoded]:
+    """The contract's validation for messages the fast path did not accept.
+
     Each message is parsed on its own with orjson (cheap, and it keeps one message from merging
     with its neighbours, which joining raw bytes into one JSON array would allow), then all
     parsed objects are validated by ONE `validate_python` call on the list (`ts` as a plain int,

@@ -76,6 +76,8 @@ def robust_clock(room_last_ms: dict[str, int]) -> int:
     return values[0] if len(values) < 3 else values[-2]
 
 
+# Enum fields arrive as the contract's StrEnum members (`event.__dict__`) or as their string
+# values (the worker's fast decoder): compared by value and stored with str(), never `.value`.
 _OTHER = Platform.other
 _UV = K.HLL_UV
 
@@ -191,8 +193,8 @@ class BatchFolder:
                 elif ts < first[room]:
                     first[room] = ts
                 # The first event that names a platform names it, whatever the batch split.
-                if e["platform"] is not _OTHER and room not in platforms:
-                    platforms[room] = e["platform"].value
+                if e["platform"] != _OTHER and room not in platforms:
+                    platforms[room] = str(e["platform"])
             kind = e["type"]
             # The most frequent kinds first.
             if kind == "room_exposure":
@@ -245,14 +247,14 @@ class BatchFolder:
         d = self._delta
         d.rooms.add(room)
         d.first_ms[room] = d.last_ms[room] = ts
-        if e["platform"] is not Platform.other:
-            d.platform[room] = e["platform"].value
+        if e["platform"] != _OTHER:
+            d.platform[room] = str(e["platform"])
 
     def _order(self, e: dict[str, Any], room: str, bucket: int, user: str | None) -> None:
         c = self._delta.counters
         pid = e["product_id"] if self._product_of is None else self._product_of(room,
                                                                                 e["product_id"])
-        status = e["status"].value
+        status = e["status"]
         amount = round(e["amount"] * 100)  # as Order.amount_cents
         if status == "paid":
             codes = (("ord", 1), ("gp", amount))
@@ -284,22 +286,22 @@ class BatchFolder:
                 ctl.broadcast_start = ts
             if e["brand_id"] is not None:
                 ctl.stamp("brand", ts, {"brand": e["brand_id"]})
-            if e["platform"] is not Platform.other:
-                ctl.stamp("platform", ts, {"platform": e["platform"].value})
+            if e["platform"] != _OTHER:
+                ctl.stamp("platform", ts, {"platform": str(e["platform"])})
         elif kind == "broadcast_end":
             if ctl.broadcast_end is None or ts > ctl.broadcast_end:
                 ctl.broadcast_end = ts
         elif kind == "stage_change":
-            ctl.stamp("stage", ts, {"stage": e["stage"].value})
+            ctl.stamp("stage", ts, {"stage": str(e["stage"])})
         elif kind == "phase_change":
-            ctl.stamp("phase", ts, {"phase": e["phase"].value})
+            ctl.stamp("phase", ts, {"phase": str(e["phase"])})
         elif kind == "product_pinned":
             pid, name = e["product_id"], e["product_name"]
             # Always stamped ("" when the producer gives none): a pin without a role must not
             # inherit the previous pin's.
             role = e.get("role")
             ctl.stamp("pin", ts, {"pin_id": pid, "pin_name": name,
-                                  "pin_role": role.value if role is not None else ""})
+                                  "pin_role": str(role) if role is not None else ""})
             if self._product_of is None or self._product_of(room, pid) == pid:
                 d.product_names[(room, pid)] = name
         elif kind == "host_change":

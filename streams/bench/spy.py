@@ -22,6 +22,7 @@ ENGINE = ("streams/worker/engine.py:", "streams/ingest/prepare.py", "kpi-prepare
 # (stage, marker in a frame). The first marker met walking from the leaf wins.
 STAGES = (
     ("decode: pydantic validation", "validate_python"),
+    ("decode: fast path (msgspec, id checks)", "streams/ingest/fastdecode.py:"),
     ("decode: orjson + checks", "streams/ingest/decoding.py:"),
     ("dedup", "streams/ingest/dedup.py:"),
     ("room limits", "streams/ingest/limits.py:"),

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from streams.bench.run import BenchConfig, simulation
-from streams.ingest.decoding import decode_batch
+from streams.ingest.decoding import decode_events
 from streams.ingest.limits import LiveRooms
 from streams.ingest.prepare import IngestState, prepare, tune_gc
 from streams.ingest.timepolicy import TimePolicy
@@ -74,7 +74,7 @@ def run(n: int, batch: int, repeat: int) -> dict[str, float]:
         for b in batches(parts, batch):
             values = [r.value for _, recs in b for r in recs]
             t0 = time.process_time()
-            decode_batch(values, now_ms)
+            decode_events(values, now_ms)
             t1 = time.process_time()
             p = prepare(b, state, BatchFolder(settings, rooms.product), policy, now_ms)
             t2 = time.process_time()
@@ -85,7 +85,7 @@ def run(n: int, batch: int, repeat: int) -> dict[str, float]:
             t_prep += t2 - t1
             t_ops += t3 - t2
             total += len(values)
-        figures = {"decode_batch": t_dec, "prepare (decode+dedup+fold)": t_prep,
+        figures = {"decode_events": t_dec, "prepare (decode+dedup+fold)": t_prep,
                    "  of which dedup+late+fold": t_prep - t_dec,
                    "build_ops": t_ops, "prepare+build_ops": t_prep + t_ops}
         for k, v in figures.items():

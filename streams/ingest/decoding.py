@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 import orjson
@@ -21,11 +21,18 @@ from schemas.events import (
     _fields_only,
     _to_epoch_ms,
 )
-from streams.ingest.fastdecode import fast_structs, id_failures, to_fields, unclear
+from streams.ingest.fastdecode import (
+    fast_structs,
+    from_fields,
+    id_failures,
+    to_fields,
+    unclear,
+)
 
 # An event's fields as its model would hold them (`event.__dict__`), or why it was rejected.
 Decoded = dict[str, Any] | DeadLetter
-_ts = itemgetter("ts")
+_ts = attrgetter("ts")
+_field_ts = itemgetter("ts")
 log = logging.getLogger(__name__)
 _fast_failed = False  # logged once
 
@@ -35,7 +42,7 @@ def _plain_ts_validator() -> SchemaValidator:
     validators (~0.4 µs per event): an int in [MIN_TS_MS, MAX_TS_MS], nothing else.
 
     For such an int `_to_epoch_ms` returns it as it is, so every item this accepts is what the
-    contract's validator returns, provided `ts` is not in the future: `decode_batch` checks that
+    contract's validator returns, provided `ts` is not in the future: `_exact_batch` checks that
     for the whole batch in C. Whatever else the contract accepts as a ts (an ISO string, a whole
     float) fails here and takes the per-message path, which names the outcome exactly.
     Built from the contract's own core schema (schemas' `_fields_only`), so the two cannot
@@ -63,11 +70,10 @@ def _plain_ts_validator() -> SchemaValidator:
 _EVENT_FIELDS = _plain_ts_validator()
 
 
-def decode_batch(values: list[bytes | None], now_ms: int) -> list[Decoded]:
-    """Decode every value; the result is index-aligned with `values` and never raises.
+def decode_events(values: list[bytes | None], now_ms: int) -> list[Any]:
+    """Decode every value: an event (read by attribute, as the contract's models are) or a
+    DeadLetter; the result is index-aligned with `values` and never raises.
 
-    A valid message becomes its event's field dict (what `schemas.decode.decode` would return as
-    a model, as `model.__dict__`: same validation, without the cost of a model instance).
     Messages of the contract's common shape are parsed and validated together in C
     (`streams.ingest.fastdecode`: it accepts only what the contract accepts, as the same fields;
     its ids are checked for the whole batch and the future limit in bulk); every other message
@@ -81,10 +87,26 @@ def decode_batch(values: list[bytes | None], now_ms: int) -> list[Decoded]:
             _fast_failed = True
             log.exception("fast decoding failed; this batch (and any other it fails) is decoded "
                           "by the exact path")
-        return _exact_batch(values, now_ms)
+        return _events(_exact_batch(values, now_ms))
 
 
-def _decode_fast(values: list[bytes | None], now_ms: int) -> list[Decoded]:
+def decode_batch(values: list[bytes | None], now_ms: int) -> list[Decoded]:
+    """`decode_events` with each event as its field dict (what `schemas.decode.decode` would
+    return as a model, as `model.__dict__`; enum fields as their string values)."""
+    events = decode_events(values, now_ms)
+    out: list[Decoded] = list(events)
+    idx = [i for i, e in enumerate(events) if type(e) is not DeadLetter]
+    for i, fields in zip(idx, to_fields([events[i] for i in idx]), strict=True):
+        out[i] = fields
+    return out
+
+
+def _events(decoded: list[Decoded]) -> list[Any]:
+    return [d if type(d) is DeadLetter else from_fields(cast("dict[str, Any]", d))
+            for d in decoded]
+
+
+def _decode_fast(values: list[bytes | None], now_ms: int) -> list[Any]:
     n = len(values)
     if set(map(type, values)) == {bytes} and max(map(len, cast("list[bytes]", values))) \
             <= MAX_MESSAGE_BYTES:
@@ -93,20 +115,19 @@ def _decode_fast(values: list[bytes | None], now_ms: int) -> list[Decoded]:
     else:  # tombstones, non-bytes or too large: the exact path says why
         pos = [i for i, v in enumerate(values) if type(v) is bytes and len(v) <= MAX_MESSAGE_BYTES]
         sane = [cast(bytes, values[i]) for i in pos]
-    structs, failed = fast_structs(sane)
+    events, failed = fast_structs(sane)
     if failed:
         skip = set(failed)
         keep = [j for j in range(len(sane)) if j not in skip]
         pos = keep if pos is None else [pos[j] for j in keep]
         sane = [sane[j] for j in keep]
-    events: list[Any] = to_fields(structs)
     bad: set[int] = set()
     check = unclear(sane)
     if check:  # exact, for those only
         bad.update(check[k] for k in id_failures([events[j] for j in check]))
     limit = now_ms + MAX_FUTURE_MS
     if events and max(map(_ts, events)) > limit:  # rare: the exact path says why
-        bad.update(j for j, event in enumerate(events) if event["ts"] > limit)
+        bad.update(j for j, event in enumerate(events) if event.ts > limit)
     if pos is None and not bad:
         return events
     out: list[Any] = [None] * n
@@ -114,7 +135,8 @@ def _decode_fast(values: list[bytes | None], now_ms: int) -> list[Decoded]:
         if j not in bad:
             out[j if pos is None else pos[j]] = event
     rest = [i for i in range(n) if out[i] is None]
-    for i, decoded in zip(rest, _exact_batch([values[i] for i in rest], now_ms), strict=True):
+    exact = _events(_exact_batch([values[i] for i in rest], now_ms))
+    for i, decoded in zip(rest, exact, strict=True):
         out[i] = decoded
     return out
 
@@ -153,7 +175,7 @@ def _exact_batch(values: list[bytes | None], now_ms: int) -> list[Decoded]:
                 out[i] = _decode_one(values[i], now_ms)
             break
         limit = now_ms + MAX_FUTURE_MS
-        if events and max(map(_ts, events)) > limit:  # rare: the per-message path says why
+        if events and max(map(_field_ts, events)) > limit:  # rare: the per-message path says why
             events = [_decode_one(values[i], now_ms) if event["ts"] > limit else event
                       for i, event in zip(where, events, strict=True)]
         if len(events) == len(out):

@@ -1,6 +1,6 @@
 """The common message shape decoded in one C pass (msgspec): parsing and validation together.
 
-`decode_batch` first tries every message here; whatever this does not accept takes the
+`decode_events` first tries every message here; whatever this does not accept takes the
 contract's exact path (orjson + pydantic), which names the dead-letter reason. So this path
 may only ever accept LESS than the contract, and must return exactly the contract's fields for
 what it accepts. It is built from the contract's own core schema (the same constraints and
@@ -15,7 +15,9 @@ defaults; a schema node of any other kind fails at import) and is narrower by co
 - a comment's byte limit as a character bound that implies it (4 bytes a character at most);
 - `ts` an int in [MIN_TS_MS, MAX_TS_MS]; the future limit is checked by the caller in bulk.
 
-Enum fields come back as their string values (the contract's StrEnum members compare equal).
+Events are msgspec structs read by attribute, as the contract's models are (`event.type` is a
+class attribute). Enum fields are the contract's StrEnum members; `to_fields` gives the field
+dicts with their string values (they compare equal).
 """
 
 from __future__ import annotations
@@ -95,12 +97,12 @@ def _field_type(schema: dict[str, Any], ids: set[str], name: str) -> Any:
     raise TypeError(f"no fast decoding for {name}: {kind} {sorted(keys)} (the contract changed?)")
 
 
-def _structs() -> tuple[msgspec.json.Decoder, tuple[str, ...]]:
+def _structs() -> tuple[msgspec.json.Decoder, dict[str, Any], tuple[str, ...]]:
     union = EVENT_LIST_ADAPTER.core_schema["items_schema"]
     if union.get("type") != "tagged-union" or union.get("discriminator") != "type":
         raise TypeError("the contract's event union is not tagged on `type`")
     ids: set[str] = set()
-    structs = []
+    structs: dict[str, Any] = {}
     for tag, model in union["choices"].items():
         fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
         for name, field in _fields_only(model)["fields"].items():
@@ -115,13 +117,15 @@ def _structs() -> tuple[msgspec.json.Decoder, tuple[str, ...]]:
                 fields.append((name, _field_type(schema["schema"], ids, name), schema["default"]))
             else:
                 fields.append((name, _field_type(schema, ids, name)))
-        structs.append(msgspec.defstruct(
+        # `type` as a class attribute: every event reads `event.type`, as on the models.
+        structs[tag] = msgspec.defstruct(
             f"Fast_{tag}", fields, tag_field="type", tag=tag, forbid_unknown_fields=True,
-            kw_only=True, gc=False, module=__name__))
-    return msgspec.json.Decoder(Union[tuple(structs)]), tuple(sorted(ids))  # noqa: UP007
+            kw_only=True, gc=False, module=__name__, namespace={"type": tag})
+    decoder = msgspec.json.Decoder(Union[tuple(structs.values())])  # noqa: UP007
+    return decoder, structs, tuple(sorted(ids))
 
 
-_DECODER, ID_FIELDS = _structs()
+_DECODER, _STRUCTS, ID_FIELDS = _structs()
 _decode = _DECODER.decode
 _MARKS = b"{}\\\x7f"  # a message's own two braces, else none of these
 # The contract's id rule on a column of ids (None: no id in that message), for batches whose
@@ -175,12 +179,12 @@ def _spaced(raw: bytes) -> bool:
         any(map(bytes.startswith, pieces, repeat(b'"')))
 
 
-def id_failures(events: list[dict[str, Any]]) -> list[int]:
+def id_failures(events: list[Any]) -> list[int]:
     """Indices in `events` with an id the contract's pattern rejects (exact: column by column
     in pydantic's own regex engine, for the messages `unclear` names)."""
     bad: set[int] = set()
     for name in ID_FIELDS:
-        column = list(map(dict.get, events, repeat(name)))
+        column = list(map(getattr, events, repeat(name), repeat(None)))
         try:
             _ID_COLUMN.validate_python(column)
         except ValidationError as exc:
@@ -189,4 +193,11 @@ def id_failures(events: list[dict[str, Any]]) -> list[int]:
     return sorted(bad)
 
 
-to_fields = msgspec.to_builtins
+def from_fields(fields: dict[str, Any]) -> Any:
+    """The event struct of fields the exact path validated (not validated again)."""
+    return _STRUCTS[fields["type"]](**{k: v for k, v in fields.items() if k != "type"})
+
+
+def to_fields(events: list[Any]) -> list[dict[str, Any]]:
+    """Event structs as field dicts (the `type` included; enum fields as their values)."""
+    return cast("list[dict[str, Any]]", msgspec.to_builtins(events))

@@ -13,12 +13,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from statistics import median_low
-from typing import Any, cast
+from typing import Any
 
 from schemas.decode import DeadLetter, DeadLetterReason
-from streams.ingest.decoding import decode_batch
+from streams.ingest.decoding import decode_events
 from streams.ingest.dedup import PartitionMemory
 from streams.ingest.limits import LiveRooms
 from streams.ingest.timepolicy import SAMPLE, TimePolicy, Watermarks
@@ -39,8 +39,8 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 TP = tuple[str, int]
-_event_id, _ts, _type, _room = (itemgetter("event_id"), itemgetter("ts"), itemgetter("type"),
-                                itemgetter("room_id"))
+_event_id, _ts, _type, _room = (attrgetter("event_id"), attrgetter("ts"), attrgetter("type"),
+                                attrgetter("room_id"))
 _record_ts, _value = attrgetter("timestamp"), attrgetter("value")
 
 
@@ -99,7 +99,7 @@ def prepare(parts: list[tuple[TP, list]], state: IngestState, folder: BatchFolde
 
     Records need `offset`, `key`, `value` and optionally `timestamp` (Kafka record time, ms).
     """
-    decoded = decode_batch(list(map(_value, chain.from_iterable(rs for _, rs in parts))), now_ms)
+    decoded = decode_events(list(map(_value, chain.from_iterable(rs for _, rs in parts))), now_ms)
     p = Prepared(Delta(), [], {}, {})
     accepted: list[tuple[TP, list, list[int], list]] = []  # (tp, records, indices, events)
     at = 0
@@ -125,7 +125,7 @@ def prepare(parts: list[tuple[TP, list]], state: IngestState, folder: BatchFolde
         p.types = Counter(map(_type, (e for *_, good in accepted for e in good)))
     for key, records, keep, good in accepted:
         # The watermark keeps the last SAMPLE accepted times: only those are read.
-        state.watermarks.advance(key, [e["ts"] for e in good[-SAMPLE:]])
+        state.watermarks.advance(key, list(map(_ts, good[-SAMPLE:])))
         p.folded.append((key, records, keep))
     p.delta = delta
     return p
@@ -141,13 +141,13 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
     every_ts = None if bad else list(map(_ts, evs))  # also the lateness input below, usually
     if policy.ahead_of_record_ms and not _none_ahead(every_ts, records, policy):
         for i, (ev, rec) in enumerate(zip(evs, records, strict=True)):
-            if i not in bad and policy.ahead_of_record(ev["ts"], getattr(rec, "timestamp", None)):
+            if i not in bad and policy.ahead_of_record(ev.ts, getattr(rec, "timestamp", None)):
                 evs[i] = DeadLetter(DeadLetterReason.future_ts, (
-                    f"ts is {(ev['ts'] - rec.timestamp) / 1000:.0f}s ahead of the Kafka record "
+                    f"ts is {(ev.ts - rec.timestamp) / 1000:.0f}s ahead of the Kafka record "
                     f"timestamp (limit {policy.ahead_of_record_ms // 1000}s)"))
                 bad.add(i)
     dup_idx = state.ids.ids(key).mark(
-        [None if i in bad else ev["event_id"] for i, ev in enumerate(evs)] if bad
+        [None if i in bad else ev.event_id for i, ev in enumerate(evs)] if bad
         else list(map(_event_id, evs)))
     candidates = [i for i in range(n) if i not in bad and i not in dup_idx] \
         if bad or dup_idx else list(range(n))
@@ -156,7 +156,7 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
     elif len(candidates) == n:  # the common case: every message a candidate, rooms in C
         refused = state.rooms.admit_all(set(map(_room, evs)), now_ms)
     else:
-        refused = state.rooms.admit_all({evs[i]["room_id"] for i in candidates}, now_ms)
+        refused = state.rooms.admit_all({evs[i].room_id for i in candidates}, now_ms)
     # Lateness is judged against the watermark, or the slice's own median when that is ahead
     # (two events ten minutes behind their neighbours are late even in a partition's first
     # batch); a median, so that one skewed event in the slice moves nothing.
@@ -164,7 +164,7 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
     on_time, tss, lo = True, [], 0
     if candidates:
         tss = every_ts if len(candidates) == n and every_ts is not None \
-            else [evs[i]["ts"] for i in candidates]
+            else [evs[i].ts for i in candidates]
         lo, hi = min(tss), max(tss)
         # The median is at most the newest: a slice within the grace of max(watermark, newest)
         # is on time whatever its median, and needs no sort (the common case).
@@ -186,15 +186,15 @@ def _decide(key: TP, records: list, evs: list, state: IngestState, policy: TimeP
         keep = []
     for i in candidates:
         ev = evs[i]
-        if refused and ev["room_id"] in refused:
+        if refused and ev.room_id in refused:
             evs[i] = DeadLetter(DeadLetterReason.room_limit, (
-                f"room {ev['room_id']!r} is new while {state.rooms.cap} rooms are live "
+                f"room {ev.room_id!r} is new while {state.rooms.cap} rooms are live "
                 f"(ROOMPULSE_KPI_MAX_LIVE_ROOMS)"))
             bad.add(i)
             continue
-        late_ms = policy.late_by(ev["ts"], wm)
+        late_ms = policy.late_by(ev.ts, wm)
         if late_ms:
-            if policy.too_old(ev["ts"], wm):
+            if policy.too_old(ev.ts, wm):
                 evs[i] = DeadLetter(DeadLetterReason.too_old, (
                     f"ts is {late_ms / 1000:.0f}s behind the partition watermark; "
                     f"data older than {policy.too_old_ms // 1000}s is no longer kept"))
@@ -253,6 +253,6 @@ def rewarm(state: IngestState, key: TP, records: list, policy: TimePolicy, now_m
     """Replay records already applied (before the Redis offset) into dedup memory and the
     watermark only, exactly as `prepare` moved them (no fold, no dead letters)."""
     scratch = Prepared(Delta(), [], {}, {})
-    evs = decode_batch([r.value for r in records], now_ms)
+    evs = decode_events([r.value for r in records], now_ms)
     keep, _ = _decide(key, records, evs, state, policy, now_ms, scratch)
-    state.watermarks.advance(key, [cast("dict[str, Any]", evs[i])["ts"] for i in keep])
+    state.watermarks.advance(key, [evs[i].ts for i in keep])

@@ -76,8 +76,8 @@ def robust_clock(room_last_ms: dict[str, int]) -> int:
     return values[0] if len(values) < 3 else values[-2]
 
 
-# Enum fields arrive as the contract's StrEnum members (`event.__dict__`) or as their string
-# values (the worker's fast decoder): compared by value and stored with str(), never `.value`.
+# Enum fields are StrEnum members (compared by value and stored with str(): a plain string value
+# reads the same).
 _OTHER = Platform.other
 _UV = K.HLL_UV
 
@@ -169,10 +169,11 @@ class BatchFolder:
             users.add(user)
 
     def add(self, event: BaseEvent) -> None:
-        self.add_all((event.__dict__,))
+        self.add_all((event,))
 
-    def add_all(self, events: Sequence[dict[str, Any]]) -> None:
-        """Fold events given as their field dicts (`event.__dict__`, or the worker's decoder)."""
+    def add_all(self, events: Sequence[Any]) -> None:
+        """Fold events, read by attribute: the contract's models or the worker's decoded events
+        (`streams.ingest.fastdecode`, the same fields)."""
         d = self._delta
         bms = self._bucket_ms
         first, last, platforms = d.first_ms, d.last_ms, d.platform
@@ -181,8 +182,8 @@ class BatchFolder:
         members, counters = d.members, d.counters
         prod = self._product_of
         for e in events:
-            room = e["room_id"]
-            ts = e["ts"]
+            room = e.room_id
+            ts = e.ts
             bucket = ts - ts % bms
             seen = last.get(room)
             if seen is None:
@@ -193,18 +194,18 @@ class BatchFolder:
                 elif ts < first[room]:
                     first[room] = ts
                 # The first event that names a platform names it, whatever the batch split.
-                if e["platform"] != _OTHER and room not in platforms:
-                    platforms[room] = str(e["platform"])
-            kind = e["type"]
+                if e.platform != _OTHER and room not in platforms:
+                    platforms[room] = str(e.platform)
+            kind = e.type
             # The most frequent kinds first.
             if kind == "room_exposure":
-                key((room, bucket, _EXPOSURE, e["source"]))
+                key((room, bucket, _EXPOSURE, e.source))
             elif kind == "product_exposure":
-                pid = e["product_id"] if prod is None else prod(room, e["product_id"])
+                pid = e.product_id if prod is None else prod(room, e.product_id)
                 key((room, bucket, _PRODUCT_EXPOSURE, pid))
             elif kind == "enter":
-                key((room, bucket, _ENTER, e["source"]))
-                user = e["user_id"]
+                key((room, bucket, _ENTER, e.source))
+                user = e.user_id
                 if user is not None:  # self._member, inlined for the third most frequent kind
                     users = members.get((room, bucket, _UV))
                     if users is None:
@@ -213,55 +214,55 @@ class BatchFolder:
                         users.add(user)
             elif kind == "leave":
                 k = (room, bucket, "wms")
-                counters[k] = counters.get(k, 0) + e["watch_ms"]
+                counters[k] = counters.get(k, 0) + e.watch_ms
                 key((room, bucket, _LEAVE, None))
             elif kind == "product_click" or kind == "cart_add":
-                pid = e["product_id"] if prod is None else prod(room, e["product_id"])
+                pid = e.product_id if prod is None else prod(room, e.product_id)
                 click = kind == "product_click"
                 key((room, bucket, _CLICK if click else _CART, pid))
-                user = e["user_id"]
+                user = e.user_id
                 if user is not None:
                     hll = K.HLL_CLICK if click else K.HLL_CART
                     member(room, bucket, hll, user)
                     self._product_member(room, bucket, hll, pid, user)
             elif kind in _INTERACTIONS:
                 if kind == "like":
-                    key((room, bucket, _LIKE, e["count"]))
+                    key((room, bucket, _LIKE, e.count))
                 elif kind == "comment":
-                    key((room, bucket, _COMMENT, self._negative(e["text"])))
+                    key((room, bucket, _COMMENT, self._negative(e.text)))
                 else:
                     key((room, bucket, _INTERACTIONS[kind], None))
-                if e["user_id"] is not None:
-                    member(room, bucket, K.HLL_INTERACT, e["user_id"])
+                if e.user_id is not None:
+                    member(room, bucket, K.HLL_INTERACT, e.user_id)
             elif kind == "order":
-                self._order(e, room, bucket, e["user_id"])
+                self._order(e, room, bucket, e.user_id)
             elif kind == "private_domain_join":
                 key((room, bucket, _PRIVATE, None))
-                if e["user_id"] is not None:
-                    member(room, bucket, K.HLL_PRIVATE, e["user_id"])
+                if e.user_id is not None:
+                    member(room, bucket, K.HLL_PRIVATE, e.user_id)
             else:
                 self._control(e, kind, room, bucket, ts)
         d.event_count += len(events)
 
-    def _new_room(self, e: dict[str, Any], room: str, ts: int) -> None:
+    def _new_room(self, e: Any, room: str, ts: int) -> None:
         d = self._delta
         d.rooms.add(room)
         d.first_ms[room] = d.last_ms[room] = ts
-        if e["platform"] != _OTHER:
-            d.platform[room] = str(e["platform"])
+        if e.platform != _OTHER:
+            d.platform[room] = str(e.platform)
 
-    def _order(self, e: dict[str, Any], room: str, bucket: int, user: str | None) -> None:
+    def _order(self, e: Any, room: str, bucket: int, user: str | None) -> None:
         c = self._delta.counters
-        pid = e["product_id"] if self._product_of is None else self._product_of(room,
-                                                                                e["product_id"])
-        status = e["status"]
-        amount = round(e["amount"] * 100)  # as Order.amount_cents
+        pid = e.product_id if self._product_of is None else self._product_of(room,
+                                                                                e.product_id)
+        status = e.status
+        amount = round(e.amount * 100)  # as Order.amount_cents
         if status == "paid":
             codes = (("ord", 1), ("gp", amount))
             if user is not None:
                 self._member(room, bucket, K.HLL_BUY, user)
                 self._product_member(room, bucket, K.HLL_BUY, pid, user)
-                self._delta.purchases.append((e["ts"], room, user, e["brand_id"] or ""))
+                self._delta.purchases.append((e.ts, room, user, e.brand_id or ""))
         elif status == "refunded":
             codes = (("ref", 1), ("gr", amount))
         else:  # created: not yet an order in any KPI
@@ -272,38 +273,38 @@ class BatchFolder:
             k = (room, bucket, f"p:{pid}:{code}")
             c[k] = c.get(k, 0) + n
 
-    def _control(self, e: dict[str, Any], kind: str, room: str, bucket: int, ts: int) -> None:
+    def _control(self, e: Any, kind: str, room: str, bucket: int, ts: int) -> None:
         d = self._delta
         ctl = d.control.get(room)
         if ctl is None:
             ctl = d.control[room] = RoomControl()
         if kind == "ad_spend":
             k = (room, bucket, "ad")
-            cents = round(e["amount"] * 100)
+            cents = round(e.amount * 100)
             d.counters[k] = d.counters.get(k, 0) + cents
         elif kind == "broadcast_start":
             if ctl.broadcast_start is None or ts > ctl.broadcast_start:
                 ctl.broadcast_start = ts
-            if e["brand_id"] is not None:
-                ctl.stamp("brand", ts, {"brand": e["brand_id"]})
-            if e["platform"] != _OTHER:
-                ctl.stamp("platform", ts, {"platform": str(e["platform"])})
+            if e.brand_id is not None:
+                ctl.stamp("brand", ts, {"brand": e.brand_id})
+            if e.platform != _OTHER:
+                ctl.stamp("platform", ts, {"platform": str(e.platform)})
         elif kind == "broadcast_end":
             if ctl.broadcast_end is None or ts > ctl.broadcast_end:
                 ctl.broadcast_end = ts
         elif kind == "stage_change":
-            ctl.stamp("stage", ts, {"stage": str(e["stage"])})
+            ctl.stamp("stage", ts, {"stage": str(e.stage)})
         elif kind == "phase_change":
-            ctl.stamp("phase", ts, {"phase": str(e["phase"])})
+            ctl.stamp("phase", ts, {"phase": str(e.phase)})
         elif kind == "product_pinned":
-            pid, name = e["product_id"], e["product_name"]
+            pid, name = e.product_id, e.product_name
             # Always stamped ("" when the producer gives none): a pin without a role must not
             # inherit the previous pin's.
-            role = e.get("role")
+            role = e.role
             ctl.stamp("pin", ts, {"pin_id": pid, "pin_name": name,
                                   "pin_role": str(role) if role is not None else ""})
             if self._product_of is None or self._product_of(room, pid) == pid:
                 d.product_names[(room, pid)] = name
         elif kind == "host_change":
-            ctl.stamp("host", ts, {"host_id": e["host_id"], "host_name": e["host_name"]})
+            ctl.stamp("host", ts, {"host_id": e.host_id, "host_name": e.host_name})
         # stock_update (and any future control type) only moves the room's clocks.

@@ -14,7 +14,13 @@ from schemas.decode import DeadLetter, decode
 from schemas.events import EVENT_TYPES
 from schemas.examples import EXAMPLES, NOW_MS
 from streams.ingest.decoding import decode_batch
-from streams.ingest.fastdecode import fast_structs, id_failures, to_fields, unclear
+from streams.ingest.fastdecode import (
+    fast_structs,
+    from_fields,
+    id_failures,
+    to_fields,
+    unclear,
+)
 
 
 def _same_as_decode(values: list[bytes | None]) -> list:
@@ -134,7 +140,7 @@ def test_all_cases_in_one_batch() -> None:
 def test_id_failures_names_exactly_the_bad_ids() -> None:
     events = [_ex(), _ex(event_id="a{"), _ex(user_id=" u"), _ex("cart_add", product_id="p\n"),
               _ex("enter", user_id=None), _ex(room_id="直播间 2")]
-    assert id_failures(events) == [1, 2, 3]
+    assert id_failures([from_fields(e) for e in events]) == [1, 2, 3]
 
 
 _TRICKY = st.one_of(

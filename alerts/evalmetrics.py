@@ -20,6 +20,9 @@ class TickStats:
     skipped: int = 0
     failed: int = 0
     seconds: float = 0.0
+    # errors met while reading (the metrics count them after the read: it may run elsewhere)
+    room_errors: int = 0
+    rule_errors: int = 0
 
 
 class EvalMetrics:

@@ -19,6 +19,7 @@ from alerts.messages import texts
 from alerts.model import Alert, AlertState, Evidence, fingerprint
 from alerts.needscache import NeedsCache
 from alerts.reader import BatchReader, KpiReader, ReadRequest, resolve
+from alerts.remote import Readings, RemoteReads, RoomReads
 from alerts.roomreading import readings_of
 from alerts.rules import Rule, RulePack
 from alerts.scope import Moment
@@ -29,8 +30,6 @@ from schemas.kpis import RoomState
 log = logging.getLogger(__name__)
 
 ADVANCE_SLICE_S = 0.005  # longest stretch of lifecycle steps between two yields to the loop
-# fingerprint -> (rule, the series as new, its reading, minutes since the broadcast started)
-Readings = dict[str, tuple[Rule, Series, Reading, float | None]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,9 @@ class Evaluator:
         self._throttle = LogThrottle()
         self._needs = NeedsCache()  # the dry run's answers, shared by rooms and ticks
         self._chunk_s = 0.0  # wall time of one chunk's read, smoothed (budget: see _read)
+        # Where the rooms are read: here, or a child process (streams.alerting.evalproc) that
+        # runs this same class's read_rooms; the lifecycle always steps here.
+        self.remote: RemoteReads | None = None
 
     async def evaluate(self, reader: KpiReader, now_ms: int | None = None) -> EvalResult:
         started = time.perf_counter()
@@ -99,17 +101,46 @@ class Evaluator:
         now = now_ms if now_ms is not None else await resolve(reader.stream_clock_ms())
         if now is None:
             return EvalResult(None, [], [])
-        rules = {r.id: r for r in self._rules().rules if r.enabled}
+        pack = self._rules()
+        rules = {r.id: r for r in pack.rules if r.enabled}
         self._known.update(rules)
-        readings, untouched = await self._read(reader, rules, now, started)
-        result = await self._advance(rules, readings, now, untouched)
-        self.last_tick.seconds = time.perf_counter() - started
+        reads = await self._reads(reader, pack, rules, now, started)
+        self.last_tick = stats = reads.stats
+
+        def untouched(s: Series) -> bool:
+            return s.room_id in reads.untouched or (s.rule, s.room_id) in reads.failed_rules
+
+        result = await self._advance(rules, reads.readings, now, untouched)
+        stats.seconds = time.perf_counter() - started
         if self.metrics is not None:
-            self.metrics.observe(self.last_tick, self.series)
+            self.metrics.errors.labels("room").inc(stats.room_errors)
+            self.metrics.errors.labels("rule").inc(stats.rule_errors)
+            self.metrics.observe(stats, self.series)
         return result
 
-    async def _read(self, reader: KpiReader, rules: dict[str, Rule], now: int, started: float
-                    ) -> tuple[Readings, Callable[[Series], bool]]:
+    async def _reads(self, reader: KpiReader, pack: RulePack, rules: dict[str, Rule], now: int,
+                     started: float) -> RoomReads:
+        if self.remote is not None:
+            left = None if self.budget_s is None else \
+                max(0.0, self.budget_s - (time.perf_counter() - started))
+            try:
+                return await self.remote.read(pack, self._targets(), now, left)
+            except Exception as exc:  # noqa: BLE001 - the child died or cannot start: read here
+                self._throttle.log(log, logging.ERROR, ("remote-read", exc_kind(exc)),
+                                   "room reads in the evaluation process failed (%s: %s); "
+                                   "this tick reads them in the worker", exc_kind(exc), exc)
+        return await self._read(reader, rules, now, started, self.budget_s)
+
+    async def read_rooms(self, reader: KpiReader, now_ms: int,
+                         budget_s: float | None = None) -> RoomReads:
+        """The read half of `evaluate` alone: what a child process runs for its parent
+        (streams.alerting.evalproc). Round-robin and caches persist between calls."""
+        started = time.perf_counter()
+        rules = {r.id: r for r in self._rules().rules if r.enabled}
+        return await self._read(reader, rules, now_ms, started, budget_s)
+
+    async def _read(self, reader: KpiReader, rules: dict[str, Rule], now: int, started: float,
+                    budget_s: float | None) -> RoomReads:
         """Readings of the rooms evaluated, and which series to leave untouched."""
         targets = self._targets()
         out: Readings = {}
@@ -117,7 +148,7 @@ class Evaluator:
         rule_ids = tuple(map(id, rule_list))
         untouched: set[str] = set()  # rooms skipped or unreadable: their series stay as they are
         failed_rules: set[tuple[str, str]] = set()
-        stats = self.last_tick = TickStats()
+        stats = TickStats()
         self._n += 1
         by_id: dict[str, RoomState] = {}
         if self.batch is not None:
@@ -139,13 +170,12 @@ class Evaluator:
             by_id = {s.room_id: s for s in live}
             todo = [s.room_id for s in live]
         stats.live = len(todo)
-        deadline = None if self.budget_s is None else started + self.budget_s
+        deadline = None if budget_s is None else started + budget_s
         next_room = 0
 
         def on_error(rule: Rule, room_id: str, exc: BaseException) -> None:
             failed_rules.add((rule.id, room_id))
-            if self.metrics is not None:
-                self.metrics.errors.labels("rule").inc()
+            stats.rule_errors += 1
             self._throttle.log(log, logging.ERROR, ("rule", rule.id, exc_kind(exc)),
                          "rule %s failed on room %s: %s: %s", rule.id, room_id,
                          exc_kind(exc), exc, exc_info=True)
@@ -153,8 +183,7 @@ class Evaluator:
         def room_failed(room_id: str, exc: BaseException) -> None:
             untouched.add(room_id)
             stats.failed += 1
-            if self.metrics is not None:
-                self.metrics.errors.labels("room").inc()
+            stats.room_errors += 1
             self._throttle.log(log, logging.ERROR, ("room-read", exc_kind(exc)),
                          "reading room %s failed: %s: %s", room_id, exc_kind(exc), exc)
 
@@ -203,9 +232,7 @@ class Evaluator:
                 stats.evaluated += 1
                 for rule, rd in pairs:
                     fp = fingerprint(rule.id, room_id, rd.labels)
-                    base = Series(fingerprint=fp, rule=rule.id, room_id=room_id,
-                                  labels=rd.labels)
-                    out[fp] = (rule, base, rd, moment.minutes_since_start)
+                    out[fp] = (rule.id, room_id, rd, moment.minutes_since_start)
 
         chunk_size = self.chunk if self.batch is not None else 1
 
@@ -242,10 +269,7 @@ class Evaluator:
         for room in [r for r in self._evaluated_at if r not in live_ids]:
             del self._evaluated_at[room]  # bounded by the live rooms
 
-        def keep(s: Series) -> bool:
-            return s.room_id in untouched or (s.rule, s.room_id) in failed_rules
-
-        return out, keep
+        return RoomReads(out, untouched, failed_rules, stats)
 
     async def _advance(self, rules: dict[str, Rule], readings: Readings, now: int,
                        untouched: Callable[[Series], bool]) -> EvalResult:
@@ -263,9 +287,11 @@ class Evaluator:
                 await asyncio.sleep(0)
                 since = time.perf_counter()
             rule: Rule | None
-            if fp in readings:
-                rule, base, reading, minutes = readings[fp]
-                prev = self.series.get(fp) or base
+            if fp in readings and readings[fp][0] in rules:
+                rule_id, room_id, reading, minutes = readings[fp]
+                rule = rules[rule_id]
+                prev = self.series.get(fp) or Series(fingerprint=fp, rule=rule.id,
+                                                     room_id=room_id, labels=reading.labels)
                 context = {"evidence": reading.evidence.model_dump(), "minutes": minutes,
                            "at": now, "product_id": reading.product_id,
                            "product_name": reading.product_name, "source": reading.source,
@@ -273,7 +299,10 @@ class Evaluator:
                 prev = prev.model_copy(update={"context": context})
                 cond = reading.cond
             else:
-                prev = self.series[fp]  # not read: one of the series held
+                held = self.series.get(fp)  # not read: one of the series held
+                if held is None:
+                    continue  # read under a rule this pack no longer has: nothing to step
+                prev = held
                 if prev.rule in rules and untouched(prev):
                     # not read this time (budget, failure): no evidence either way; still firing
                     if prev.state == State.firing:

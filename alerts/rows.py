@@ -52,9 +52,13 @@ LevelRead = RoomRows | Iterable[ProductRows] | Iterable[SourceRows]
 CacheKey = tuple[str, str, str, int]  # (room, level, window, end)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Row:
-    """KPIs of one fan-out member (the room, a product or a traffic source)."""
+    """KPIs of one fan-out member (the room, a product or a traffic source).
+
+    Read-only by convention, not frozen: a tick builds tens of thousands, and a frozen
+    dataclass's __init__ (object.__setattr__ per field) was ~3% of it. `kpis` may be the
+    reader's cached dict: never mutate it."""
 
     key: dict[str, str]
     kpis: dict[str, KpiValue]
@@ -103,10 +107,15 @@ class SnapshotCache:
 def to_rows(per: str, result: LevelRead) -> list[Row]:
     # The level decides the shape of the read, which the type of `result` cannot say.
     if per == "room":
-        return [Row({}, dict(cast(RoomRows, result).kpis))]
+        return [Row({}, _dict(cast(RoomRows, result).kpis))]
     if per == "product":
         products = cast(Iterable[ProductRows], result)
-        return [Row({"product_id": s.product_id}, dict(s.kpis), s.product_id,
+        return [Row({"product_id": s.product_id}, _dict(s.kpis), s.product_id,
                     s.product_name) for s in products]
     sources = cast(Iterable[SourceRows], result)
-    return [Row({"source": s.source}, dict(s.kpis), source=s.source) for s in sources]
+    return [Row({"source": s.source}, _dict(s.kpis), source=s.source) for s in sources]
+
+
+def _dict(kpis: Mapping[str, KpiValue]) -> dict[str, KpiValue]:
+    # Rules only read rows: a dict is used as it is, not copied (10 product rows a room a tick).
+    return kpis if type(kpis) is dict else dict(kpis)

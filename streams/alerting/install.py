@@ -18,6 +18,7 @@ from alerts.pipeline import PipelineConfig, build_pipeline
 from alerts.pipeline.config import DEFAULT_CONFIG
 from alerts.reader import KpiReader
 from alerts.reload import AlertConfig
+from alerts.remote import RemoteReads
 from alerts.sinks.base import Sink
 from alerts.sinks.prometheus import PrometheusSink
 from alerts.sinks.topic import SendFn, TopicSink
@@ -58,11 +59,13 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
                   key_prefix: str = DEFAULT_PREFIX, max_gap_ms: int = 30_000,
                   budget_s: float | None = None, concurrency: int = 4, batch_rooms: int = 16,
                   read_cache: dict | None = None,
-                  history: HistoryBaselines | None = None) -> AlertRuntime:
+                  history: HistoryBaselines | None = None,
+                  remote: RemoteReads | None = None) -> AlertRuntime:
     """Everything but the timer: used by `install` and by tests against a real Redis.
 
     `history` (streams.history.baselines) gives `history` rules the room's past broadcasts;
-    without it they have no series."""
+    without it they have no series. `remote` reads the rooms elsewhere (evalproc.EvalProcess);
+    the lifecycle steps here either way."""
     topics = topics or TopicSettings()
     config = AlertConfig(targets_path, rules_path, registry=registry)
     silences = RedisSilenceStore(redis, key_prefix)
@@ -76,6 +79,7 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
     evaluator = Evaluator(config.rules, config.targets, RedisSeriesStore(redis, key_prefix),
                           max_gap_ms=max_gap_ms, registry=registry, budget_s=budget_s,
                           concurrency=concurrency, chunk=batch_rooms, batch=batch)
+    evaluator.remote = remote
     pipeline = build_pipeline(all_sinks, pipeline_config, silences=silences,
                               log_store=RedisNotificationLog(redis, key_prefix),
                               registry=registry)

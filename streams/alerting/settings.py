@@ -34,6 +34,9 @@ class AlertSettings(BaseSettings):
     refresh_s: float = Field(300.0, gt=0, description=(
         "a room's cached sums are read again this often (jittered): late data older than "
         "settle_s reaches alerts within this time"))
+    process: bool = Field(True, description=(
+        "read rooms in a child process (its own core and GIL), so evaluation never competes "
+        "with ingestion and the API for the worker's event loop; false = in the worker"))
     cache_rooms: int = Field(10_000, ge=1, description=(
         "rooms whose window sums the evaluator caches (least recently read dropped first)"))
 

@@ -175,8 +175,11 @@ class RoomJob:
                 members = [("", None, total.room, kinds_for(
                     need.kpis, ROOM_KPI_KINDS, K.ROOM_HLLS) - {ONLINE}, ROOM_KIND_COUNTERS)]
             elif per == "product":
-                top = sorted(total.products, key=lambda p: (*_rank(total.products[p]), p))
-                top = top[:top_n]
+                # as KpiStoreBase.product_kpis: net GMV, then clicks, then exposures, then id;
+                # the keys built inline (two calls a product were a twentieth of a tick)
+                ranked = sorted([(c.get("gr", 0) - c.get("gp", 0), -c.get("clk", 0),
+                                  -c.get("exp", 0), p) for p, c in total.products.items()])
+                top = [r[3] for r in ranked[:top_n]]
                 if need.products is not None:
                     top = [p for p in top if p in need.products]
                 kinds = kinds_for(need.kpis, PRODUCT_KPI_KINDS, K.PRODUCT_HLLS) - {ONLINE}
@@ -277,11 +280,6 @@ class RoomJob:
                                                         + 1):
             cache.results.clear()
         return results
-
-
-def _rank(c: dict[str, int]) -> tuple[int, int, int]:
-    # as KpiStoreBase.product_kpis: net GMV, then clicks, then exposures
-    return (-(c.get("gp", 0) - c.get("gr", 0)), -c.get("clk", 0), -c.get("exp", 0))
 
 
 def _room_counters(bucket: Sums) -> dict[str, int]:

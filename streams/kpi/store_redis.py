@@ -84,6 +84,16 @@ class RedisKpiStore(KpiStoreBase):
         raw: list[dict[Any, Any]] = await pipe.execute()
         return raw
 
+    async def hgetall_flat(self, keys: list[str]) -> list[Any]:
+        """As hgetall_raw, but the script's replies stay flat [field, value, ...] lists (the
+        alert tick parses them straight into sums: streams.kpi.sums.parse_bucket)."""
+        if not keys:
+            return []
+        if self.read_scripts:
+            flat: list[Any] = await self._hgetall_script(keys=[], args=[orjson.dumps(keys)])
+            return flat
+        return await self.hgetall_raw(keys)
+
     async def _hmget_many(self, keys: list[str], fields: list[str]) -> list[list[str | None]]:
         if not keys:
             return []

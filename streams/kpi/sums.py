@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-
-from streams.kpi.aggregates import split_fields
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -19,16 +18,35 @@ class Sums:
         return not (self.room or self.sources or self.products)
 
 
-# A bucket hash as read: str, or bytes as redis-py returns them undecoded.
-BucketHash = Mapping[str, str] | Mapping[bytes, bytes]
+# A bucket hash as read: a mapping of str, or of bytes as redis-py returns them undecoded, or
+# the flat [field, value, field, value...] list HGETALL replies with (no dict built first).
+BucketHash = Mapping[str, str] | Mapping[bytes, bytes] | list[bytes] | list[str]
 
 
 def parse_bucket(h: BucketHash) -> Sums:
     """One bucket hash (`code`, `s:<source>:<code>`, `p:<product>:<code>`) as Sums; names and
-    values may be str or (as redis-py returns them) bytes."""
-    split = split_fields({(k if isinstance(k, str) else k.decode()): int(v)
-                          for k, v in h.items()})
-    return Sums(split.room, split.sources, split.products)
+    values may be str or (as redis-py returns them) bytes.
+
+    One pass straight into the three levels: an alert tick parses every open bucket of every
+    room (~7 a room), and decoding into a dict, then splitting it, was a tenth of the tick."""
+    room: dict[str, int] = {}
+    sources: dict[str, dict[str, int]] = {}
+    products: dict[str, dict[str, int]] = {}
+    items: Iterable[tuple[Any, Any]] = zip(h[::2], h[1::2], strict=True) \
+        if isinstance(h, list) else h.items()
+    for k, v in items:
+        name = k.decode() if isinstance(k, bytes) else k
+        head = name[:2]
+        if head == "p:" or head == "s:":
+            member, _, code = name[2:].rpartition(":")
+            level = products if head == "p:" else sources
+            d = level.get(member)
+            if d is None:
+                d = level[member] = {}
+            d[code] = int(v)
+        else:
+            room[name] = int(v)
+    return Sums(room, sources, products)
 
 
 def _add_flat(dst: dict[str, int], src: dict[str, int], sign: int) -> None:

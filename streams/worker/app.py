@@ -8,18 +8,17 @@ import ssl
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import faust
 import mode
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
-from redis.asyncio.cluster import RedisCluster
 
 from streams.kpi.config import KpiSettings
 from streams.kpi.negative import NegativeClassifier
 from streams.kpi.store_cluster import kpi_store
 from streams.kpi.store_redis import RedisKpiStore
+from streams.redisclient import redis_client
 from streams.settings import KafkaSettings, RedisSettings, TopicSettings
 from streams.worker.apisettings import ApiSettings
 from streams.worker.config import WorkerSettings
@@ -29,22 +28,6 @@ from streams.worker.metrics import KpiCollector, WorkerMetrics
 
 __all__ = ["Runtime", "WorkerSettings", "create_app", "redis_client"]
 log = logging.getLogger(__name__)
-
-
-def redis_client(settings: RedisSettings) -> Any:
-    """An asyncio Redis client whose calls fail fast instead of hanging on a dead server: an
-    `aioredis.Redis`, or with `settings.cluster` a `RedisCluster` that discovers the other
-    nodes from the one in the URL. (`Any`: callers type it as `aioredis.Redis` and use the
-    command API both share.)"""
-    url = settings.client_url()
-    if url is None:
-        raise ValueError("Redis URL is not set")
-    password = settings.password.get_secret_value() if settings.password else None
-    if settings.cluster:
-        return RedisCluster.from_url(url, password=password, socket_timeout=5,
-                                     socket_connect_timeout=2)
-    return aioredis.Redis.from_url(url, password=password, socket_timeout=5,
-                                   socket_connect_timeout=2)
 
 
 @dataclass
@@ -58,6 +41,8 @@ class Runtime:
     redis: aioredis.Redis
     registry: CollectorRegistry
     wait_replicas: int = 0  # Redis Cluster: see RedisSettings.wait_replicas
+    # how to connect again from another process (the alert evaluation's: alerting.evalproc)
+    redis_settings: RedisSettings | None = None
     store: RedisKpiStore = field(init=False)
     metrics: WorkerMetrics = field(init=False)
     collector: KpiCollector = field(init=False)
@@ -104,7 +89,7 @@ def create_app(kafka: KafkaSettings, redis_settings: RedisSettings, topics: Topi
     worker = worker or WorkerSettings()
     rt = Runtime(kafka=kafka, topics=topics, worker=worker, kpi=kpi or KpiSettings(),
                  redis=redis_client(redis_settings), registry=registry or CollectorRegistry(),
-                 wait_replicas=redis_settings.wait_replicas)
+                 wait_replicas=redis_settings.wait_replicas, redis_settings=redis_settings)
     app = faust.App(
         worker.app_id,
         broker=_faust_broker(kafka),

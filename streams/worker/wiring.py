@@ -14,6 +14,7 @@ from alerts.sinks.bots import chat_sinks_from_env
 from alerts.sinks.nudges import NudgeTopicSink
 from alerts.sinks.recheck import StillWanted
 from alerts.sinks.throttle import ThrottledNudger
+from streams.alerting.evalproc import ChildSpec, EvalProcess
 from streams.alerting.install import faust_send, install
 from streams.alerting.settings import AlertSettings
 from streams.console.install import console_feed, install_worker_console
@@ -49,9 +50,15 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     # opened at the first such read); with history off they have no series.
     history = HistorySettings()
     baselines = HistoryBaselineReader(history) if history.enabled else None
+    remote = None
+    if settings.process and rt.redis_settings is not None:
+        kw = settings.install_kwargs()
+        remote = EvalProcess(ChildSpec(rt.redis_settings, rt.kpi, rt.wait_replicas,
+                                       kw["concurrency"], kw["batch_rooms"], kw["read_cache"],
+                                       history=history.enabled), registry=rt.registry)
     alerts_rt = install(app, rt.store, rt.redis, registry=rt.registry, topics=rt.topics,
                         send=send, sinks=sinks, pipeline_config=pipeline_config(list(chat)),
-                        history=baselines,
+                        history=baselines, remote=remote,
                         # two full batches waiting = the KPI loop is not keeping up
                         behind=lambda: rt.engine.accounting.behind(
                             2 * rt.worker.batch_max_records),
@@ -66,8 +73,8 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
 
     @app.service
     class NudgeQueues(mode.Service):
-        """Delivers queued nudges when a host's slot opens; closes chat HTTP sessions and the
-        history baselines' connection."""
+        """Delivers queued nudges when a host's slot opens; closes chat HTTP sessions, the
+        history baselines' connection and the alert-read child process."""
 
         async def on_start(self) -> None:
             for nudger in throttled.values():
@@ -76,6 +83,8 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
         async def on_stop(self) -> None:
             for nudger in throttled.values():
                 await nudger.stop()
+            if remote is not None:
+                remote.close()
             if baselines is not None:
                 await baselines.close()
             for sink in chat.values():

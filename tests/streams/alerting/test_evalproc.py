@@ -1,0 +1,116 @@
+"""Room reads in a child process (streams.alerting.evalproc) against a real valkey: the same
+readings, alerts and transitions as reading in the worker, and a killed child is replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from alerts.evaluator import Evaluator
+from alerts.rules import RulePack
+from alerts.targets import Targets
+from streams.alerting.evalproc import ChildSpec, EvalProcess
+from streams.kpi.config import KpiSettings
+from streams.kpi.roomread import RoomWindowReader
+from streams.kpi.store_redis import RedisKpiStore
+from tests.streams.rooms import seed_rooms
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+START = 1_767_240_000_000
+MIN = 60_000
+ROOMS = 30
+
+
+@pytest.fixture(scope="module")
+async def seeded(stack):
+    prefix = f"ep{uuid.uuid4().hex[:8]}"
+    r = aioredis.from_url(stack.redis_url)
+    await seed_rooms(RedisKpiStore(r, KpiSettings(key_prefix=prefix)), ROOMS, START, 40,
+                     per_minute=10)
+    await r.aclose()
+    return prefix
+
+
+@pytest.fixture
+async def store(stack, seeded):
+    r = aioredis.from_url(stack.redis_url)
+    yield RedisKpiStore(r, KpiSettings(key_prefix=seeded))
+    await r.aclose()
+
+
+@pytest.fixture
+def child(stack, seeded):
+    proc = EvalProcess(ChildSpec(stack.redis, KpiSettings(key_prefix=seeded)),
+                       registry=(reg := CollectorRegistry()))
+    proc.registry = reg  # type: ignore[attr-defined]  # for the test's reads
+    yield proc
+    proc.close()
+
+
+def evaluator(store, rules, targets, **kw) -> Evaluator:
+    return Evaluator(rules, targets, batch=RoomWindowReader(store), **kw)
+
+
+def outcome(result):
+    return ([(t.rule, t.room_id, t.fingerprint, t.state, t.value) for t in result.transitions],
+            [a.model_dump() for a in result.alerts])
+
+
+async def test_a_child_reads_what_the_worker_reads(store, child):
+    rules, targets = RulePack.load(), Targets.load()
+    here = evaluator(store, rules, targets)
+    there = evaluator(store, rules, targets)
+    there.remote = child
+    states = set()
+    for tick in range(3, 120):  # every 20 s of stream time, minutes 1 to 40
+        now = START + tick * 20_000 + 7_000
+        a, b = await here.evaluate(store, now), await there.evaluate(store, now)
+        assert outcome(a) == outcome(b), tick
+        assert there.last_tick.evaluated == ROOMS and there.last_tick.failed == 0
+        assert {fp: s.model_dump() for fp, s in here.series.items()} == \
+            {fp: s.model_dump() for fp, s in there.series.items()}
+        states |= {t.state.value for t in a.transitions}
+    assert {"pending", "firing"} <= states  # the comparison saw alerts start, not only quiet
+    assert child.pid is not None and child.pid != os.getpid()
+    assert child.registry.get_sample_value("roompulse_alert_process_restarts_total") == 0
+
+
+async def test_a_killed_child_costs_one_tick_read_in_the_worker_then_is_replaced(store, child):
+    rules, targets = RulePack.load(), Targets.load()
+    reg = CollectorRegistry()
+    ev = evaluator(store, rules, targets, registry=reg)
+    ev.remote = child
+    here = evaluator(store, rules, targets)
+    now = START + 20 * MIN
+    await ev.evaluate(store, now)
+    await here.evaluate(store, now)
+    first = child.pid
+    os.kill(first, signal.SIGKILL)
+    for t in (1, 2):  # the broken tick reads in the worker; the next one in a new child
+        a, b = await here.evaluate(store, now + t * 1000), await ev.evaluate(store, now + t * 1000)
+        assert outcome(a) == outcome(b)
+        assert ev.last_tick.evaluated == ROOMS
+    assert child.pid not in (None, first)
+    assert child.registry.get_sample_value("roompulse_alert_process_restarts_total") == 1
+
+
+async def test_changed_rules_reach_the_child(store, child):
+    targets = Targets.load()
+    ev = evaluator(store, RulePack.load(), targets)
+    ev.remote = child
+    now = START + 30 * MIN
+    await ev.evaluate(store, now)
+    assert ev.last_tick.evaluated == ROOMS
+    pack = RulePack.load()
+    quiet = pack.model_copy(update={"rules": [r.model_copy(update={"enabled": False})
+                                              for r in pack.rules]})
+    ev._rules = lambda: quiet
+    result = await ev.evaluate(store, now + 1000)
+    # every series ends: the child read nothing under a pack with no enabled rule
+    assert not ev.series and all(t.state.value in ("resolved", "inactive")
+                                 for t in result.transitions)

@@ -11,8 +11,8 @@ room). `Evaluator.read_rooms` is the code the child runs: the same as the in-pro
 A child that dies or fails to start is counted and replaced (at once the first time, then after
 2, 4 ... 300 s); meanwhile ticks read in the worker (alerts.evaluator logs it once a minute).
 Spawned, the child imports the parent's main module as multiprocessing does: `roompulse` and
-`python -m streams.cli` are import-safe; a script of your own needs `if __name__ == "__main__"`. `ROOMPULSE_ALERTS_PROCESS=false` keeps
-every read in the worker.
+`python -m streams.cli` are import-safe; a script of your own needs `if __name__ == "__main__"`.
+`ROOMPULSE_ALERTS_PROCESS=false` keeps every read in the worker.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import orjson
 
 from streams.bench import promtext
 from streams.bench.machine import machine_info
-from streams.bench.measure import cpu_seconds, runqueue_seconds, say
+from streams.bench.measure import cpu_seconds, runqueue_seconds, say, tree_cpu_seconds
 from streams.bench.probes import Probes, Scrape, scrape, summary
 from streams.bench.procs import child_env, stop
 from streams.bench.run import embedded_servers
@@ -131,12 +131,17 @@ async def run_live(cfg: LiveConfig, stack: Stack) -> dict:
             before = await scrape(http, api)
             cpu0, t0 = cpu_seconds(worker.pid), time.perf_counter()
             wait0 = runqueue_seconds(worker.pid)
+            kids0 = tree_cpu_seconds(worker.pid)  # the alert-read child (ROOMPULSE_ALERTS_PROCESS)
             s0 = {name: cpu_seconds(pid) for name, pid in servers.items()}
             probes = Probes(http, api, f"http://127.0.0.1:{probe_port}")
             await probes.run(cfg.duration_s)
             after = await scrape(http, api)
             wall = time.perf_counter() - t0
             result["worker_cpu_share"] = round((cpu_seconds(worker.pid) - cpu0) / wall, 2)
+            kids1 = tree_cpu_seconds(worker.pid)
+            # children alive at both ends; one started (or replaced) meanwhile counts from 0
+            result["worker_children_cpu_share"] = round(
+                sum(t - kids0.get(pid, 0.0) for pid, t in kids1.items()) / wall, 2)
             # Runnable but waiting for a CPU: what the shared machine took from the worker.
             result["worker_runqueue_share"] = round(
                 (runqueue_seconds(worker.pid) - wait0) / wall, 2)

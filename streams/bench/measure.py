@@ -20,6 +20,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def child_pids(pid: int) -> list[int]:
+    """The live children of `pid` (all its threads'), e.g. the worker's alert-read process."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of `pid`'s children by pid (read again at the end: the same pids count)."""
+    out = {}
+    for c in child_pids(pid):
+        try:
+            out[c] = cpu_seconds(c)
+        except OSError:
+            continue
+    return out
+
+
 def runqueue_seconds(pid: int | str) -> float:
     """Seconds the process's threads spent runnable but waiting for a CPU (/proc/<pid>/schedstat,
     summed over its threads): the time a busy machine took from it."""

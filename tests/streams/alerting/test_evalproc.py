@@ -114,3 +114,20 @@ async def test_changed_rules_reach_the_child(store, child):
     # every series ends: the child read nothing under a pack with no enabled rule
     assert not ev.series and all(t.state.value in ("resolved", "inactive")
                                  for t in result.transitions)
+
+
+async def test_the_child_honours_the_tick_budget_and_takes_the_rooms_left_first(stack, seeded):
+    proc = EvalProcess(ChildSpec(stack.redis, KpiSettings(key_prefix=seeded), concurrency=1))
+    rules, targets = RulePack.load(), Targets.load()
+    now = START + 25 * MIN
+    try:
+        # one batch of 16 is always read; the budget stops the second
+        first = await proc.read(rules, targets, now, 0.001)
+        assert (first.stats.live, first.stats.evaluated, first.stats.skipped) == \
+            (ROOMS, 16, ROOMS - 16)
+        assert len(first.untouched) == ROOMS - 16
+        second = await proc.read(rules, targets, now + 1000, 0.001)
+        assert second.stats.evaluated == 16
+        assert not first.untouched & second.untouched  # the rooms left were read first
+    finally:
+        proc.close()

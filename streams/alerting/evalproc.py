@@ -18,9 +18,13 @@ Spawned, the child imports the parent's main module as multiprocessing does: `ro
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -56,7 +60,24 @@ class ChildSpec:
 _CHILD: dict[str, Any] = {}
 
 
+def _die_with_parent() -> None:
+    """A worker killed outright (SIGKILL, OOM) must not leave its child behind: the pool's
+    child waits on a queue whose write end it holds itself, so it would never see EOF."""
+    ppid = os.getppid()
+    # the kernel's way (Linux): SIGKILL when the thread that started us ends
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+    def watch() -> None:  # and a portable backstop: reparented = the worker is gone
+        while os.getppid() == ppid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _start_child(spec: ChildSpec) -> None:
+    _die_with_parent()
     # Ctrl-C reaches the whole process group: the worker stops its child, not the terminal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING,

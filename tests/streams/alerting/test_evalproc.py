@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
@@ -131,3 +134,49 @@ async def test_the_child_honours_the_tick_budget_and_takes_the_rooms_left_first(
         assert not first.untouched & second.untouched  # the rooms left were read first
     finally:
         proc.close()
+
+
+CHILD_OF_A_DOOMED_WORKER = """
+import asyncio, sys
+from alerts.rules import RulePack
+from alerts.targets import Targets
+from streams.alerting.evalproc import ChildSpec, EvalProcess
+from streams.kpi.config import KpiSettings
+from streams.settings import RedisSettings
+from pydantic import SecretStr
+
+async def main():
+    proc = EvalProcess(ChildSpec(RedisSettings(url=SecretStr(sys.argv[1])),
+                                 KpiSettings(key_prefix=sys.argv[2])))
+    await proc.read(RulePack.load(), Targets.load(), int(sys.argv[3]), None)
+    print(proc.pid, flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_killed_outright_takes_its_child_with_it(stack, seeded):
+    parent = subprocess.Popen([sys.executable, "-c", CHILD_OF_A_DOOMED_WORKER, stack.redis_url,
+                               seeded, str(START + 10 * MIN)], stdout=subprocess.PIPE)
+    try:
+        line = parent.stdout.readline() if parent.stdout else b""
+        child_pid = int(line)
+        assert _alive(child_pid)
+        parent.kill()  # SIGKILL: no shutdown code runs in the parent
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _alive(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(child_pid)
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -14,9 +14,11 @@ from prometheus_client import CollectorRegistry
 from alerts.pipeline.fanout import FanoutStage
 from alerts.sinks.prometheus import PrometheusSink
 from alerts.sinks.throttle import ThrottledNudger
+from streams.alerting.evalproc import ChildSpec, EvalProcess
 from streams.alerting.install import build_runtime
 from streams.history.writer import HistoryMetrics
-from streams.settings import KafkaSettings
+from streams.kpi.config import KpiSettings
+from streams.settings import KafkaSettings, RedisSettings
 from streams.worker.deadletter import DeadLetterSink
 from streams.worker.engine_metrics import EngineMetrics
 from streams.worker.looplag import LoopLag
@@ -75,6 +77,8 @@ def instruments(kpis: KpiCollector | None = None) -> Instruments:
     kpis.limit(max_rooms=200, max_series=20_000, budget_s=1.0, registry=reg)  # as the worker
     reg.register(kpis)
     HistoryMetrics(reg)  # the leader's history writer
+    # the alert-read child's handle counts restarts (the child itself starts at the first tick)
+    EvalProcess(ChildSpec(RedisSettings(), KpiSettings()), registry=reg)
     rt = build_runtime(store=None, redis=None, registry=reg, send=_no_send)
     (fanout,) = [s for s in rt.pipeline.stages if isinstance(s, FanoutStage)]
     # Host nudges are throttled per host; the throttle counts its decisions on the registry.

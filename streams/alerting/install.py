@@ -115,6 +115,12 @@ def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegist
                 except Exception as exc:  # noqa: BLE001 - Redis blips etc.: next tick
                     THROTTLE.exception(log, ("alert-tick", exc_kind(exc)),
                                        "alert evaluation failed")
+            else:
+                # leadership moved on: the alert-read child (and its caches) goes; a new one
+                # starts if this worker leads again
+                close = getattr(rt.evaluator.remote, "close", None)
+                if close is not None:
+                    close()
             now = time.monotonic()
             due = max(due, now)
             await asyncio.sleep(due - now)

@@ -98,3 +98,35 @@ async def test_a_resolution_lost_to_a_failed_delivery_is_sent_next_tick():
     r.now_ms, silences.fail = T0 + 140_000, False
     await rt.tick()
     assert sink.got == [("s", "firing"), ("s", "resolved")]
+
+
+async def test_a_worker_that_stops_leading_closes_its_alert_read_child():
+    import asyncio
+
+    class Child:  # the RemoteReads side of evalproc.EvalProcess, counting what it is told
+        closed = 0
+
+        async def read(self, *args):
+            raise AssertionError("a worker that does not lead reads no room")
+
+        def close(self):
+            self.closed += 1
+
+    app = faust.App("t-alerts-follower", broker="kafka://127.0.0.1:9", store="memory://",
+                    web_enabled=False)
+    before = len(app._app_tasks)
+    child = Child()
+    rt = install(app, InMemoryKpiStore(), redis=None, registry=CollectorRegistry(),
+                 interval=0.01, remote=child)
+    assert rt.evaluator.remote is child
+    app.is_leader = lambda: False  # type: ignore[method-assign]
+    timer = app._app_tasks[before]
+    task = asyncio.ensure_future(timer())
+    try:
+        for _ in range(500):  # ~100 ticks of 0.01 s at most
+            if child.closed:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert child.closed >= 1

@@ -3,6 +3,7 @@ readings, alerts and transitions as reading in the worker, and a killed child is
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -156,7 +157,7 @@ asyncio.run(main())
 """
 
 
-def test_a_worker_killed_outright_takes_its_child_with_it(stack, seeded):
+async def test_a_worker_killed_outright_takes_its_child_with_it(stack, seeded):
     parent = subprocess.Popen([sys.executable, "-c", CHILD_OF_A_DOOMED_WORKER, stack.redis_url,
                                seeded, str(START + 10 * MIN)], stdout=subprocess.PIPE)
     try:
@@ -167,7 +168,7 @@ def test_a_worker_killed_outright_takes_its_child_with_it(stack, seeded):
         parent.wait()
         deadline = time.monotonic() + 10
         while _alive(child_pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
         assert not _alive(child_pid)
     finally:
         parent.kill()

@@ -162,6 +162,8 @@ class EvalProcess:
         except BaseException:
             self._sent = (None, None)  # unknown what the child kept: send both next time
             raise
+        if self._sent == (None, None):  # the first read of a new child: say where it runs
+            log.info("alert reads run in a child process (pid %s)", self.pid)
         self._sent, self._fails = (rules, targets), 0
         return reads
 

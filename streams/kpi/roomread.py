@@ -72,8 +72,7 @@ class RoomWindowReader:
     async def _raw_hashes(self, keys: list[str]) -> Sequence[BucketHash]:
         """Bucket hashes as the client returns them (bytes are parsed by parse_bucket: the
         store's decode-everything read costs more than the rest of a tick)."""
-        raw_read = getattr(self.store, "hgetall_flat", None) or \
-            getattr(self.store, "hgetall_raw", None)
+        raw_read = getattr(self.store, "hgetall_flat", None)  # the Redis stores
         if raw_read is None:
             return await self.store._hgetall_many(keys)
         raw: list[Any] = await raw_read(keys)

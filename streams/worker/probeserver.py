@@ -21,15 +21,11 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry, Counter
 
+from streams.worker.api import SECURITY_HEADERS
 from streams.worker.probes import LoopProbes
 
 log = logging.getLogger(__name__)
-HEADERS = {  # as on the web port's answers (streams/worker/api.py)
-    "Content-Type": "application/json",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-}
+HEADERS = {"Content-Type": "application/json", **SECURITY_HEADERS}  # as on the web port
 PATHS = ("/healthz", "/readyz")
 
 

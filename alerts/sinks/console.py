@@ -9,34 +9,26 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
+from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from alerts import clock
 from alerts.model import Alert, AlertState
 from alerts.sinks.errors import DeliveryError
 from alerts.sinks.feedkeys import FeedKeys
+from alerts.sinks.feedscripts import ACK_LUA, SEND_LUA
+from alerts.sinks.roomlog import (
+    READ_COUNT,
+    ROOM_LOG_MAXLEN,
+    ROOM_LOG_TTL_S,
+    MemoryRoomLogs,
+    ack_log_entry,
+    id_key,
+    trimmed_counter,
+)
 
 FEED_MAXLEN = 1000
 ACK_TTL_S = 7 * 24 * 3600
-
-# Sending is one script, not MULTI/EXEC, so one node and a Redis Cluster run the same code (both
-# keys share the feed's slot, see feedkeys.py). redis-py's asyncio cluster MULTI queues each
-# command through asyncio.run in a thread of its own and, as a fresh client's first command,
-# initialises the client on that thread's loop, which breaks it ("Event loop is closed", seen
-# with redis-py 8.1). Like the transaction it replaces, nobody sees the current-alerts hash and
-# the feed disagree. ARGV: maxlen, then per alert fingerprint, alert JSON ('' = not firing any
-# more), feed entry.
-SEND_LUA = """
-for i = 2, #ARGV, 3 do
-  if ARGV[i + 1] == '' then
-    redis.call('HDEL', KEYS[1], ARGV[i])
-  else
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i + 2])
-end
-return (#ARGV - 1) / 3
-"""
 
 
 @dataclass(frozen=True)
@@ -76,6 +68,7 @@ class AlertFeed(Protocol):
     async def announce(self, kind: str, data: dict[str, Any]) -> str: ...
     async def follow(self, last_id: str, block_ms: int) -> list[FeedEvent]: ...
     async def last_id(self) -> str: ...
+    async def room_log(self, room_id: str, last_id: str) -> list[FeedEvent]: ...
 
 
 def _alert_event(alert: Alert) -> dict[str, Any]:
@@ -91,33 +84,47 @@ def _decode(entry_id: bytes | str, fields: dict[Any, Any]) -> FeedEvent:
 
 class ConsoleFeed:
     """A Sink over Redis: a capped stream of feed entries (XADD MAXLEN ~), a hash of firing alerts
-    by fingerprint, and one expiring key per acknowledged episode (names: feedkeys.py)."""
+    by fingerprint, one expiring key per acknowledged episode, and each room's alert log
+    (roomlog.py; names: feedkeys.py)."""
 
     name = "console"
 
-    def __init__(self, client: Any, *, prefix: str = "rp:console",
-                 maxlen: int = FEED_MAXLEN) -> None:
+    def __init__(self, client: Any, *, prefix: str = "rp:console", maxlen: int = FEED_MAXLEN,
+                 log_maxlen: int = ROOM_LOG_MAXLEN, log_ttl_s: int = ROOM_LOG_TTL_S,
+                 registry: CollectorRegistry | None = None) -> None:
         self._r = client  # a redis.asyncio.Redis or RedisCluster
         self.keys = FeedKeys(prefix)
         self.stream = self.keys.stream
         self._maxlen = maxlen
-        self._send: Any = None  # the registered SEND_LUA, made on first use
+        self._log = (log_maxlen, log_ttl_s * 1000)
+        self.trimmed = trimmed_counter(registry if registry is not None else CollectorRegistry())
+        self._scripts: dict[str, Any] = {}  # the registered scripts, made on first use
+
+    def _script(self, lua: str) -> Any:
+        if lua not in self._scripts:
+            self._scripts[lua] = self._r.register_script(lua)
+        return self._scripts[lua]
 
     async def send(self, alerts: Sequence[Alert]) -> None:
         if not alerts:
             return
-        if self._send is None:
-            self._send = self._r.register_script(SEND_LUA)
-        args: list[Any] = [self._maxlen]
+        keys = [self.keys.current, self.stream]
+        index: dict[str, int] = {}  # a room's log -> its place in KEYS (Lua counts from 1)
+        args: list[Any] = [self._maxlen, *self._log]
         for alert in alerts:
             firing = alert.state is AlertState.firing
+            log = self.keys.log(alert.room_id)
+            if log not in index:
+                keys.append(log)
+                index[log] = len(keys)
             args += [alert.fingerprint,
                      orjson.dumps(alert.model_dump(mode="json")) if firing else b"",
-                     orjson.dumps(_alert_event(alert))]
+                     orjson.dumps(_alert_event(alert)), index[log]]
         try:
-            await self._send(keys=[self.keys.current, self.stream], args=args)
+            trimmed = await self._script(SEND_LUA)(keys=keys, args=args)
         except (RedisError, OSError) as exc:
             raise DeliveryError(f"console: redis {type(exc).__name__}", retryable=True) from None
+        self.trimmed.inc(int(trimmed))
 
     async def recent(self, limit: int = 100) -> list[FeedEvent]:
         """Newest first."""
@@ -138,16 +145,18 @@ class ConsoleFeed:
         alert = Alert.model_validate_json(doc)
         at = now_ms if now_ms is not None else clock.now_ms()
         ack = Ack(fingerprint, alert.starts_at, by, at)
-        payload = orjson.dumps(ack.to_dict())
-        # NX: the first acknowledgement of an episode is the one that counts. (The read above
-        # is a separate command, as it always was: an alert resolving in between keeps an ack
-        # of its ended episode, which nothing reads.)
-        stored = await self._r.set(self.keys.ack(fingerprint, alert.starts_at), payload,
-                                   ex=ACK_TTL_S, nx=True)
+        # NX: the first acknowledgement of an episode is the one that counts; it and its feed
+        # and log entries are one script. (The read above is a separate command, as it always
+        # was: an alert resolving in between keeps an ack of its ended episode.)
+        keys = [self.keys.ack(fingerprint, alert.starts_at), self.stream,
+                self.keys.log(alert.room_id)]
+        args = [orjson.dumps(ack.to_dict()), ACK_TTL_S,
+                orjson.dumps({"kind": "ack", **ack.to_dict()}),
+                orjson.dumps(ack_log_entry(ack.to_dict(), alert)), self._maxlen, *self._log]
+        stored, got = (await self._script(ACK_LUA)(keys=keys, args=args) + [None])[:2]
         if not stored:
-            prev = await self._r.get(self.keys.ack(fingerprint, alert.starts_at))
-            return Ack(**orjson.loads(prev)) if prev else ack
-        await self.announce("ack", ack.to_dict())
+            return Ack(**orjson.loads(got)) if got else ack
+        self.trimmed.inc(int(got))
         return ack
 
     async def acks(self, episodes: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Ack]:
@@ -176,14 +185,23 @@ class ConsoleFeed:
         res = await self._r.xread({self.stream: last_id}, block=block_ms, count=100)
         return [_decode(i, f) for _, rows in res or [] for i, f in rows]
 
+    async def room_log(self, room_id: str, last_id: str) -> list[FeedEvent]:
+        """The room's log entries after `last_id` ("0-0": from its oldest), oldest first, at
+        most READ_COUNT (read again from the last one for more)."""
+        rows = await self._r.xrange(self.keys.log(room_id), min=f"({last_id}", count=READ_COUNT)
+        return [_decode(i, f) for i, f in rows]
+
 
 class MemoryConsoleFeed:
     """The same feed in one process's memory, for unit tests and single-process demos."""
 
     name = "console"
 
-    def __init__(self, maxlen: int = FEED_MAXLEN) -> None:
+    def __init__(self, maxlen: int = FEED_MAXLEN, log_maxlen: int = ROOM_LOG_MAXLEN,
+                 registry: CollectorRegistry | None = None) -> None:
         self._entries: list[FeedEvent] = []
+        self.trimmed = trimmed_counter(registry if registry is not None else CollectorRegistry())
+        self._logs = MemoryRoomLogs(log_maxlen, self.trimmed)
         self._current: dict[str, Alert] = {}
         self._acks: dict[tuple[str, int], Ack] = {}
         self._maxlen = maxlen
@@ -191,7 +209,9 @@ class MemoryConsoleFeed:
         self._last_ms = 0
         self._cond = asyncio.Condition()
 
-    async def _append(self, kind: str, data: dict[str, Any]) -> str:
+    async def _append(self, kind: str, data: dict[str, Any],
+                      log: tuple[str, dict[str, Any]] | None = None) -> str:
+        """A feed entry, and (log = (room, entry)) the room's log entry with it."""
         self._seq += 1
         # ids must only grow, like a Redis stream's
         self._last_ms = max(self._last_ms, clock.now_ms())
@@ -199,6 +219,8 @@ class MemoryConsoleFeed:
         async with self._cond:
             self._entries.append(event)
             del self._entries[:-self._maxlen]
+            if log is not None:
+                self._logs.add(log[0], FeedEvent(event.id, kind, log[1]))
             self._cond.notify_all()
         return event.id
 
@@ -208,7 +230,8 @@ class MemoryConsoleFeed:
                 self._current[alert.fingerprint] = alert
             else:
                 self._current.pop(alert.fingerprint, None)
-            await self._append("alert", {"alert": alert.model_dump(mode="json")})
+            data = {"alert": alert.model_dump(mode="json")}
+            await self._append("alert", data, (alert.room_id, data))
 
     async def recent(self, limit: int = 100) -> list[FeedEvent]:
         return list(reversed(self._entries[-limit:]))
@@ -224,7 +247,10 @@ class MemoryConsoleFeed:
         if key not in self._acks:
             self._acks[key] = Ack(fingerprint, alert.starts_at, by,
                                   now_ms if now_ms is not None else clock.now_ms())
-            await self._append("ack", self._acks[key].to_dict())
+            data = self._acks[key].to_dict()
+            logged = ack_log_entry(data, alert)
+            del logged["kind"]  # a FeedEvent's kind is apart from its data
+            await self._append("ack", data, (alert.room_id, logged))
         return self._acks[key]
 
     async def acks(self, episodes: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Ack]:
@@ -236,9 +262,12 @@ class MemoryConsoleFeed:
     async def last_id(self) -> str:
         return self._entries[-1].id if self._entries else "0-0"
 
+    async def room_log(self, room_id: str, last_id: str) -> list[FeedEvent]:
+        return self._logs.after(room_id, last_id, READ_COUNT)
+
     def _after(self, last_id: str) -> list[FeedEvent]:
-        key = _id_key(last_id)
-        return [e for e in self._entries if _id_key(e.id) > key]
+        key = id_key(last_id)
+        return [e for e in self._entries if id_key(e.id) > key]
 
     async def follow(self, last_id: str, block_ms: int) -> list[FeedEvent]:
         async with self._cond:
@@ -250,11 +279,3 @@ class MemoryConsoleFeed:
                 except TimeoutError:
                     return []
             return self._after(last_id)
-
-
-def _id_key(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    try:
-        return int(ms), int(seq or 0)
-    except ValueError:
-        return 0, 0

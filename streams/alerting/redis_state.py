@@ -18,7 +18,7 @@ KEEP_EXPIRED_MS = 7 * 86_400_000  # expired silences stay listable this long
 
 # Upserts and deletes of one evaluation land together, so a restart never loads half of it. One
 # script on the one series hash rather than MULTI/EXEC, so one node and a Redis Cluster run the
-# same code (why not redis-py's cluster MULTI: alerts/sinks/console.py, SEND_LUA). ARGV: the
+# same code (why not redis-py's cluster MULTI: alerts/sinks/feedscripts.py, SEND_LUA). ARGV: the
 # number of upserted fields n, then n field/value pairs, then the fields to delete. Chunks of
 # 500 fields keep unpack() far below Lua's stack limit.
 SAVE_LUA = """

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from alerts.silences import SilenceStore
 from alerts.sinks.console import AlertFeed, ConsoleFeed
+from alerts.sinks.roomlog import ROOM_LOG_TTL_S
 from alerts.targets import Targets
 from streams.alerting.redis_state import RedisSilenceStore
 from streams.alerting.settings import AlertSettings
@@ -68,10 +70,16 @@ def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
                        targets=targets, settings=settings, revocations=revocations)
 
 
-def console_feed(redis, key_prefix: str = "rp") -> ConsoleFeed:
+def console_feed(redis, key_prefix: str = "rp", *, room_ttl_s: int = ROOM_LOG_TTL_S,
+                 settings: ConsoleSettings | None = None,
+                 registry: CollectorRegistry | None = None) -> ConsoleFeed:
     """The feed all worker processes share, next to the KPI keys: `<key_prefix>:console:*`.
-    The alert pipeline's console sink and the console views must both be built with this."""
-    return ConsoleFeed(redis, prefix=console_prefix(key_prefix))
+    The alert pipeline's console sink and the console views must both be built with this.
+    Each room's alert log expires `room_ttl_s` after its last entry (pass the KPI store's
+    room_ttl_s: the log lives as long as the room history may still write)."""
+    settings = settings or ConsoleSettings()
+    return ConsoleFeed(redis, prefix=console_prefix(key_prefix), registry=registry,
+                       log_maxlen=settings.alert_log_max_per_room, log_ttl_s=room_ttl_s)
 
 
 def console_prefix(kpi_prefix: str) -> str:
@@ -92,6 +100,8 @@ def install_worker_console(app: faust.App, rt, *,
         silences = RedisSilenceStore(rt.redis, AlertSettings().key_prefix)
     # Logged-out sessions in Redis: a logout on one worker process holds on every other.
     revocations = RedisRevocations(rt.redis, console_prefix(rt.kpi.key_prefix))
-    return install_console(app, store=rt.store, feed=console_feed(rt.redis, rt.kpi.key_prefix),
+    feed = console_feed(rt.redis, rt.kpi.key_prefix, room_ttl_s=rt.kpi.room_ttl_s,
+                        settings=settings, registry=rt.registry)
+    return install_console(app, store=rt.store, feed=feed,
                            silences=silences, targets=targets, settings=settings,
                            revocations=revocations)

@@ -90,6 +90,11 @@ class ConsoleSettings(BaseSettings):
     default_lang: str = Field("zh-CN", description="zh-CN or en")
     max_silence_minutes: int = Field(24 * 60, ge=1,
                                      description="longest silence an operator may set")
+    alert_log_max_per_room: int = Field(500, ge=10, le=100_000, description=(
+        "entries of each room's alert log (transitions and acknowledgements, history's alert "
+        "timeline) kept in Redis; the oldest go first, counted in "
+        "roompulse_console_alert_log_trimmed_total; the log expires with the room "
+        "(ROOMPULSE_KPI_ROOM_TTL_S)"))
     allowed_origins: Origins = Field(
         (), description="origins (scheme://host[:port], comma list) whose pages may change "
         "state (log out, acknowledge, silence); unset = the console on this server's port at "

@@ -127,6 +127,13 @@ class HistoryStore:
                                 "ORDER BY minute_ms", (broadcast_id,))
         return {"summary": summary, "minutes": [orjson.loads(r[0]) for r in minutes]}
 
+    def alerts_of(self, broadcast_id: str) -> list[dict[str, Any]]:
+        """The alert timeline of the broadcast's stored summary ([] when none is stored)."""
+        rows = self.db.query("SELECT summary FROM roompulse_broadcasts WHERE broadcast_id = ?",
+                             (broadcast_id,))
+        alerts = orjson.loads(rows[0][0]).get("alerts") if rows else None
+        return alerts if isinstance(alerts, list) else []
+
     def minute_states(self, broadcast_id: str, since_ms: int) -> dict[int, dict[str, Any]]:
         """The state fields (STATE_KEYS) of the broadcast's stored minutes from `since_ms`; a
         row written before a key existed gives None for it."""

@@ -49,6 +49,13 @@ class HistoryMetrics:
         self.deferred = Gauge("roompulse_history_rooms_deferred",
                               "live broadcasts the last pass left for the next one (its time "
                               "budget ran out)", registry=registry)
+        self.alert_entries = Counter(
+            "roompulse_history_alert_entries", "alert timeline entries: read from the rooms' "
+            "alert logs, restored from history stored before (a restarted or new leader), "
+            "dropped over the bound per room", ["outcome"], registry=registry)
+        self.alert_failures = Counter("roompulse_history_alert_log_failures",
+                                      "reads of a room's alert log that failed (its summary is "
+                                      "written with the timeline read before)", registry=registry)
 
 
 class HistoryWriter:
@@ -110,7 +117,6 @@ class HistoryWriter:
         if clock is None:
             return 0
         store = await self._db(self._open)
-        await self._poll_alerts()
         open_minute = clock - clock % MINUTE_MS
         s = self.settings
         written = 0
@@ -159,8 +165,7 @@ class HistoryWriter:
             if self._summary_due(bid, st, clock):
                 summary = await read_summary(self.kpis, st.room_id, now_ms=clock)
                 if summary is not None and self.alerts is not None:
-                    summary["alerts"] = self.alerts.timeline(
-                        st.room_id, st.broadcast_start_ms, st.broadcast_end_ms)
+                    summary["alerts"] = await self._alert_timeline(self.alerts, store, bid, st)
             if rows or summary is not None:
                 await self._db(store.save, summary, rows, bid, st.room_id, int(time.time() * 1000))
                 self.metrics.rows.labels("minute").inc(len(rows))
@@ -183,14 +188,23 @@ class HistoryWriter:
             await self._db(store.purge, int(time.time() * 1000), s.retention_days)
         return written
 
-    async def _poll_alerts(self) -> None:
-        """The feed is Redis too; without it the minutes are still worth writing."""
-        if self.alerts is None:
-            return
+    async def _alert_timeline(self, alerts: AlertLog, store: HistoryStore, bid: str, st: Any
+                              ) -> list[dict]:
+        """The room's timeline within the broadcast: what history stored for it before (read
+        once per process and broadcast, so a restart keeps it) and the room's alert log since
+        the last read. The log is Redis too; without it the summary is still worth writing."""
+        m = self.metrics
+        dropped = alerts.dropped
+        if not alerts.merged(st.room_id, bid):
+            stored = await self._db(store.alerts_of, bid)
+            m.alert_entries.labels("restored").inc(alerts.merge(st.room_id, bid, stored))
         try:
-            await self.alerts.poll()
+            m.alert_entries.labels("read").inc(await alerts.read(st.room_id))
         except Exception as exc:  # noqa: BLE001 - the alert timeline is optional
-            log.warning("history: alert feed not read: %s", type(exc).__name__)
+            m.alert_failures.inc()
+            log.warning("history: alert log of %s not read: %s", st.room_id, type(exc).__name__)
+        m.alert_entries.labels("dropped").inc(alerts.dropped - dropped)
+        return alerts.timeline(st.room_id, st.broadcast_start_ms, st.broadcast_end_ms)
 
     def _summary_due(self, bid: str, st: Any, clock: int) -> bool:
         """First pass, once after the broadcast ended, else every summary_interval_s while

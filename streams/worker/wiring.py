@@ -44,7 +44,8 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     senders: dict[str, Sink] = {"nudges": NudgeTopicSink(send, topic=rt.topics.nudges), **chat}
     throttled = {name: ThrottledNudger(sink, registry=rt.registry)
                  for name, sink in senders.items()}
-    feed = console_feed(rt.redis, rt.kpi.key_prefix)
+    feed = console_feed(rt.redis, rt.kpi.key_prefix, room_ttl_s=rt.kpi.room_ttl_s,
+                        registry=rt.registry)
     sinks: dict[str, Sink] = {"console": feed, **throttled}
     # `history` rules read past broadcasts from the history store (own connection and thread,
     # opened at the first such read); with history off they have no series.

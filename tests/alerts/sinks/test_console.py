@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from redis.crc import key_slot
 
@@ -52,11 +53,12 @@ def backend(request):
 @pytest.fixture
 async def feed(backend):
     if backend is None:
-        yield MemoryConsoleFeed(maxlen=50)
+        yield MemoryConsoleFeed(maxlen=50, log_maxlen=10, registry=CollectorRegistry())
         return
     client = make_client(backend)  # the worker's own client: asyncio Redis or RedisCluster
     try:
-        yield ConsoleFeed(client, prefix=f"t{uuid.uuid4().hex[:8]}:console", maxlen=50)
+        yield ConsoleFeed(client, prefix=f"t{uuid.uuid4().hex[:8]}:console", maxlen=50,
+                          log_maxlen=10, registry=CollectorRegistry())
     finally:
         await client.aclose()
 
@@ -146,6 +148,51 @@ async def test_feed_keys_share_one_cluster_slot(redis_feed):
     a = alert()
     await feed.send([a])
     await feed.ack(a.fingerprint, "alice", now_ms=T0 + 1)
-    names = [feed.keys.stream, feed.keys.current, feed.keys.ack(a.fingerprint, T0)]
-    assert [await client.exists(n) for n in names] == [1, 1, 1]
+    b = alert(room="{x}r2")  # a room id cannot pick another slot
+    await feed.send([b])
+    names = [feed.keys.stream, feed.keys.current, feed.keys.ack(a.fingerprint, T0),
+             feed.keys.log(a.room_id), feed.keys.log(b.room_id)]
+    assert [await client.exists(n) for n in names] == [1, 1, 1, 1, 1]
     assert len({key_slot(n.encode()) for n in names}) == 1
+
+
+async def test_a_rooms_log_keeps_what_the_feed_scrolled_out(feed):
+    """Each room's transitions and acknowledgements, in order, however much other rooms alert;
+    a repeated acknowledgement logs nothing; read incrementally from the last id."""
+    a = alert(room="r1")
+    await feed.send([a])
+    await feed.send([alert(f"x{i}", room=f"r{i % 7 + 2}") for i in range(120)])
+    await feed.ack(a.fingerprint, "alice", now_ms=T0 + 30_000)
+    await feed.ack(a.fingerprint, "carol", now_ms=T0 + 40_000)
+    await feed.send([alert(f"y{i}", room=f"r{i % 7 + 2}") for i in range(120)])
+    await feed.send([alert(room="r1", state="resolved")])
+    assert not [e for e in await feed.recent(1000) if e.kind == "ack"]  # scrolled out
+    log = await feed.room_log("r1", "0-0")
+    assert [(e.kind, e.data.get("alert", {}).get("state")) for e in log] == [
+        ("alert", "firing"), ("ack", None), ("alert", "resolved")]
+    assert {k: log[1].data[k] for k in ("by", "at_ms", "starts_at", "room_id", "rule", "kpi")} \
+        == {"by": "alice", "at_ms": T0 + 30_000, "starts_at": T0, "room_id": "r1",
+            "rule": "low_ctr", "kpi": "ctr"}
+    assert [e.id for e in await feed.room_log("r1", log[0].id)] == [e.id for e in log[1:]]
+    assert await feed.room_log("r1", log[-1].id) == []
+    assert await feed.room_log("nobody", "0-0") == []
+
+
+async def test_a_rooms_log_is_capped_and_what_it_drops_is_counted(feed):
+    for i in range(25):
+        await feed.send([alert(f"rule{i}", room="r1"), alert(f"rule{i}", room="r2")])
+    log = await feed.room_log("r1", "0-0")
+    assert [e.data["alert"]["rule"] for e in log] == [f"rule{i}" for i in range(15, 25)]
+    assert len(await feed.room_log("r2", "0-0")) == 10
+    (total,) = [x.value for x in feed.trimmed.collect()[0].samples if x.name.endswith("_total")]
+    assert total == 2 * 15  # each feed here has a registry of its own
+
+
+async def test_a_rooms_log_expires_with_the_room(redis_client):
+    feed = ConsoleFeed(redis_client, prefix=f"t{uuid.uuid4().hex[:8]}:console", log_ttl_s=3600)
+    a = alert(room="r1")
+    await feed.send([a])
+    assert 3_590_000 < await redis_client.pttl(feed.keys.log("r1")) <= 3_600_000
+    await redis_client.pexpire(feed.keys.log("r1"), 1000)
+    await feed.ack(a.fingerprint, "alice")  # every write renews it
+    assert 3_590_000 < await redis_client.pttl(feed.keys.log("r1")) <= 3_600_000

@@ -58,7 +58,7 @@ class EventProducer:
         self._part_of: dict[tuple[str, bytes | None], int] = {}
         self._batches: dict[tuple[str, int], Any] = {}
         self._pending: list[asyncio.Future] = []
-        self._last_ship = time.monotonic()
+        self.last_ship = time.monotonic()
         self._rr = 0
         self.sent = 0
 
@@ -109,7 +109,7 @@ class EventProducer:
             if batch.append(key=key, value=value, timestamp=None) is None:
                 raise ValueError(f"message of {len(value)} bytes does not fit in a batch")
         self.sent += 1
-        if self.sent & 255 == 0 and time.monotonic() - self._last_ship >= self.linger_s:
+        if self.sent & 255 == 0 and time.monotonic() - self.last_ship >= self.linger_s:
             await self.ship_all()
 
     async def send_event(self, event: BaseEvent) -> None:
@@ -128,7 +128,7 @@ class EventProducer:
         """Hand every partial batch to aiokafka now (no waiting for delivery)."""
         for tp in list(self._batches):
             await self._ship(tp)
-        self._last_ship = time.monotonic()
+        self.last_ship = time.monotonic()
         if len(self._pending) > 256:
             done = [f for f in self._pending if f.done()]
             for f in done:

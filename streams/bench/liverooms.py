@@ -133,6 +133,7 @@ async def run_live(cfg: LiveConfig, stack: Stack) -> dict:
             wait0 = runqueue_seconds(worker.pid)
             kids0 = tree_cpu_seconds(worker.pid)  # the alert-read child (ROOMPULSE_ALERTS_PROCESS)
             s0 = {name: cpu_seconds(pid) for name, pid in servers.items()}
+            load0, own0 = cpu_seconds(load.pid), time.process_time()
             probes = Probes(http, api, f"http://127.0.0.1:{probe_port}")
             await probes.run(cfg.duration_s)
             after = await scrape(http, api)
@@ -147,6 +148,9 @@ async def run_live(cfg: LiveConfig, stack: Stack) -> dict:
                 (runqueue_seconds(worker.pid) - wait0) / wall, 2)
             result["server_cpu_share"] = {name: round((cpu_seconds(pid) - s0[name]) / wall, 2)
                                           for name, pid in servers.items()}
+            # The bench's own load on the same cores: the traffic generator and these probes.
+            result["load_cpu_share"] = round((cpu_seconds(load.pid) - load0) / wall, 2)
+            result["bench_cpu_share"] = round((time.process_time() - own0) / wall, 2)
             result.update(summary(before, after, wall))
             result.update(probes.figures())
     finally:

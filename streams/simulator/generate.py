@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-import heapq
 import random
 from collections import defaultdict
 from collections.abc import Iterator
@@ -86,27 +86,33 @@ class Simulation:
                 for r in self.rooms}
 
     def messages(self) -> Iterator[Message]:
-        """Every message in emission order (event time, rooms interleaved)."""
-        heap: list[tuple[int, int, int, dict]] = []
+        """Every message in emission order (event time, rooms interleaved).
+
+        Pending events are one list, sorted once a minute (Timsort: the carried-over tail is
+        already in order) and cut at the minute's end. A heap held every pending event of every
+        room (~600,000 at 10,000 events/s) and a push and a pop each cost a fifth of an event's
+        generation; (ts, n) is unique, so the order is the heap's exactly."""
+        pending: list[tuple[int, int, int, dict]] = []
         n = 0
         for k, room in enumerate(self.rooms):
             for ts, body in room.clock.events:
-                heap.append((ts, n, k, body))
+                pending.append((ts, n, k, body))
                 n += 1
-        heapq.heapify(heap)
         start = self.config.start_ms
+        rooms = self.rooms
         for m in range(self.config.duration_min):
-            for k, room in enumerate(self.rooms):
+            for k, room in enumerate(rooms):
                 for ts, body in room.audience.minute(m):
-                    heapq.heappush(heap, (ts, n, k, body))
+                    pending.append((ts, n, k, body))
                     n += 1
-            boundary = start + (m + 1) * MIN
-            while heap and heap[0][0] < boundary:
-                ts, _, k, body = heapq.heappop(heap)
-                yield from self._emit(self.rooms[k], ts, body)
-        while heap:
-            ts, _, k, body = heapq.heappop(heap)
-            yield from self._emit(self.rooms[k], ts, body)
+            pending.sort()
+            cut = bisect.bisect_left(pending, (start + (m + 1) * MIN,))
+            for ts, _, k, body in pending[:cut]:
+                yield from self._emit(rooms[k], ts, body)
+            del pending[:cut]
+        pending.sort()
+        for ts, _, k, body in pending:
+            yield from self._emit(rooms[k], ts, body)
 
     def _emit(self, room: _Room, ts: int, body: dict) -> Iterator[Message]:
         room.seq += 1

@@ -19,6 +19,7 @@ from streams.kpi.fold import BatchFolder
 from streams.kpi.store_base import Outcome
 from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings
+from streams.worker import linger
 from streams.worker.accounting import Accounting, quarantine, written_off
 from streams.worker.broker_watch import BrokerWatch
 from streams.worker.config import WorkerSettings
@@ -134,11 +135,29 @@ class KpiEngine:
                 await asyncio.sleep(0.5)
                 continue
             self.broker_watch.fetched(self.consumer, batch)
-            async with self._lock:
-                if not batch:
+            if not batch:
+                async with self._lock:
                     await self._drain()  # idle: let the last apply land now
-                elif not self._stopping:
-                    await self.process(batch)
+                continue
+            for part in await linger.fill(
+                    batch, self._fetch_more, min_records=self.worker.batch_min_records,
+                    max_records=self.worker.batch_max_records,
+                    linger_ms=self.worker.batch_linger_ms, stopping=lambda: self._stopping):
+                async with self._lock:
+                    if not self._stopping:
+                        await self.process(part)
+
+    async def _fetch_more(self, timeout_ms: int, max_records: int) -> dict:
+        """One more getmany() while a small batch lingers (streams.worker.linger); a broker
+        error ends the lingering, the outer loop reports it."""
+        if self.consumer is None:
+            return {}
+        try:
+            more = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        except KafkaError:
+            return {}
+        self.broker_watch.fetched(self.consumer, more)
+        return more
 
     async def process(self, batch: dict[TopicPartition, list]) -> None:
         """Prepare `batch` (CPU), then hand it to the apply pipeline behind the previous one."""

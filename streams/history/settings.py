@@ -40,6 +40,13 @@ class HistorySettings(BaseSettings):
     pass_budget_s: float = Field(20.0, gt=0, description=(
         "time one pass may spend; the rooms it did not reach come first next pass (many live "
         "rooms then take several passes, the API and probes are never held behind it)"))
+    host_sketches: bool = Field(True, description=(
+        "merge each closed minute's distinct users into per-host HyperLogLogs in Redis, so "
+        "reports from history give each host's exact UV, interaction rate and conversion (off, "
+        "or on another KPI store: the minutes' distinct counts are added instead)"))
+    max_hosts: int = Field(20, ge=1, le=1000, description=(
+        "hosts sketched per broadcast at most (three Redis HyperLogLogs each); later ones fall "
+        "back to the minutes' sums"))
     timezone: str = Field("Asia/Shanghai", description="the zone of a broadcast's date (--date)")
     connect_timeout_s: float = Field(10.0, gt=0, description="PostgreSQL connect timeout")
 

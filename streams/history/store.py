@@ -16,7 +16,7 @@ import orjson
 
 from streams.history.db import Db, connect
 from streams.history.settings import HistorySettings
-from streams.history.snapshot import STATE_KEYS
+from streams.history.snapshot import MINUTE_MS, STATE_KEYS
 
 DAY_MS = 86_400_000
 SCHEMA = (
@@ -133,6 +133,27 @@ class HistoryStore:
                              (broadcast_id,))
         alerts = orjson.loads(rows[0][0]).get("alerts") if rows else None
         return alerts if isinstance(alerts, list) else []
+
+    def sketched_hosts(self, broadcast_id: str, before_ms: int) -> list[str]:
+        """Hosts whose sketches (streams.history.host_sketches) a restarted writer goes on
+        counting: those the stored summary counted (`hosts_distinct`), and those of the minutes
+        stored after that summary and before `before_ms` (from there on the writer merges the
+        minutes again). Reads one summary and, when summaries are regular, no minute."""
+        rows = self.db.query("SELECT summary FROM roompulse_broadcasts WHERE broadcast_id = ?",
+                             (broadcast_id,))
+        summary = orjson.loads(rows[0][0]) if rows else {}
+        counted = summary.get("hosts_distinct")
+        hosts = dict.fromkeys(map(str, counted)) if isinstance(counted, dict) else {}
+        # the summary counted the hosts of the minutes its pass wrote: up to its minute
+        since = int(summary.get("as_of_ms") or 0) - 2 * MINUTE_MS
+        if since < before_ms:
+            for (data,) in self.db.query(
+                    "SELECT data FROM roompulse_minutes WHERE broadcast_id = ? AND minute_ms >= ? "
+                    "AND minute_ms < ? ORDER BY minute_ms", (broadcast_id, since, before_ms)):
+                hid = orjson.loads(data).get("host_id")
+                if isinstance(hid, str):
+                    hosts.setdefault(hid)
+        return list(hosts)
 
     def minute_states(self, broadcast_id: str, since_ms: int) -> dict[int, dict[str, Any]]:
         """The state fields (STATE_KEYS) of the broadcast's stored minutes from `since_ms`; a

@@ -3,7 +3,8 @@
 Runs on the worker's leader as a periodic task beside the KPI loop, never inside it: it only
 reads the KPI store (as the console does) and does every database call on one dedicated thread,
 so a slow or absent database delays history, never KPIs. A failed pass is counted and logged
-once; the next pass writes what is missing (within `backfill_minutes`).
+once; the next pass writes what is missing (within `backfill_minutes`). Its one write to Redis:
+the per-host distinct-user sketches of the minutes it writes (streams.history.host_sketches).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from alerts.sinks.console import AlertFeed
 from streams.history.alertlog import AlertLog
 from streams.history.db import HistoryError
+from streams.history.host_sketches import HostSketches
 from streams.history.settings import HistorySettings
 from streams.history.snapshot import (
     MINUTE_MS,
@@ -66,6 +68,8 @@ class HistoryWriter:
         self.alerts = AlertLog(feed) if feed is not None else None
         self.settings = settings or HistorySettings()
         self.metrics = HistoryMetrics(registry)
+        self.sketches = HostSketches.for_store(kpis, self.settings.host_sketches,
+                                               self.settings.max_hosts, registry)
         self._store = store
         self._owns = store is None  # a store handed in is closed by whoever made it
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roompulse-history")
@@ -117,6 +121,9 @@ class HistoryWriter:
         if clock is None:
             return 0
         store = await self._db(self._open)
+        sketches = self.sketches
+        if sketches is not None:
+            await sketches.flush()  # what a failed pass left queued
         open_minute = clock - clock % MINUTE_MS
         s = self.settings
         written = 0
@@ -148,10 +155,13 @@ class HistoryWriter:
             states = self._states.setdefault(bid, {})
             if done is None:
                 # First pass of this process over the broadcast (a restart, or a new one):
-                # minutes stored before keep their state instead of taking today's.
+                # minutes stored before keep their state instead of taking today's, and the
+                # hosts the stored summary counted keep being counted (sketches in Redis).
                 stored = await self._db(store.minute_states, bid, start - MINUTE_MS)
                 for m, fields in stored.items():
                     states.setdefault(m, fields)
+                if sketches is not None:
+                    sketches.remember(bid, await self._db(store.sketched_hosts, bid, start))
             rows = []
             for m in range(start, end, MINUTE_MS):
                 row = await read_minute(self.kpis, st.room_id, m, None)
@@ -161,11 +171,23 @@ class HistoryWriter:
                 rows.append(row)
             for m in [m for m in states if m < end - s.rewrite_minutes * MINUTE_MS]:
                 del states[m]
+            due = self._summary_due(bid, st, clock)
+            if sketches is not None:
+                # New minutes; the one written for the last time (its late events are in);
+                # all the rows before a summary. Merging a minute again changes nothing.
+                last = None if done is None else done - s.rewrite_minutes * MINUTE_MS
+                sketches.add(st.room_id, st.broadcast_start_ms, bid,
+                             [r for r in rows if due or done is None or r["minute_ms"] >= done
+                              or r["minute_ms"] == last])
             summary = None
-            if self._summary_due(bid, st, clock):
+            if due:
                 summary = await read_summary(self.kpis, st.room_id, now_ms=clock)
                 if summary is not None and self.alerts is not None:
                     summary["alerts"] = await self._alert_timeline(self.alerts, store, bid, st)
+                if summary is not None and sketches is not None:
+                    counts = await sketches.flush((st.room_id, st.broadcast_start_ms, bid))
+                    if counts:
+                        summary["hosts_distinct"] = counts
             if rows or summary is not None:
                 await self._db(store.save, summary, rows, bid, st.room_id, int(time.time() * 1000))
                 self.metrics.rows.labels("minute").inc(len(rows))
@@ -175,6 +197,9 @@ class HistoryWriter:
                                        st.broadcast_end_ms is not None)
                 written += 1
             self._next[bid] = max(end, self._next.get(bid, end))
+        if sketches is not None:
+            await sketches.flush()
+            sketches.forget(live)
         self._cursor = (at + reached) % len(rooms) if rooms else 0
         self.metrics.deferred.set(len(rooms) - reached)
         if self.alerts is not None:

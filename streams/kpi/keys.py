@@ -43,6 +43,12 @@ class Keys:
         # The product id goes last so that any character in it is harmless.
         return f"{self.prefix}:{{{room_id}}}:ph:{res}:{bucket_ms}:{kind}:{product_id}"
 
+    def host_sketch(self, room_id: str, broadcast_start_ms: int, kind: str, host_id: str) -> str:
+        """HLL of one broadcast's distinct users of `kind` in the minutes a host was on air
+        (the history writer merges closed minutes into it: streams.history.host_sketches).
+        The host id goes last so that any character in it is harmless."""
+        return f"{self.prefix}:{{{room_id}}}:hs:{broadcast_start_ms}:{kind}:{host_id}"
+
     def state(self, room_id: str) -> str:
         """Hash: what control events say about the room (see store_base.STATE_FIELDS)."""
         return f"{self.prefix}:{{{room_id}}}:state"

@@ -187,9 +187,11 @@ def _hosts(r: dict[str, Any], lang: str) -> str:
         f'</td><td class="n">{money(h["gmv_per_minute"])}</td><td class="n">'
         f'{pct(h["interaction_rate"])}</td><td class="n">{pct(h["conversion"])}</td></tr>'
         for h in r["hosts"])
-    # From history's minute rows, distinct users add up minute by minute (minute_segments).
-    minutes = any(h.get("basis") == "minutes" for h in r["hosts"])
-    note = f'<p class="muted">{T("hosts_minutes")}</p>' if minutes else ""
+    # From history: minutes count whole for the host on air at their close; distinct users
+    # come from per-host sketches, or add up minute by minute without them (minute_segments).
+    bases = {h.get("basis") for h in r["hosts"]}
+    note = f'<p class="muted">{T("hosts_minutes")}</p>' if "minutes" in bases else \
+        f'<p class="muted">{T("hosts_sketch")}</p>' if "sketch" in bases else ""
     return (f'<section id="hosts"><h2>{T("hosts")}</h2><table><tr><th>{T("host")}</th>'
             f'<th class="n">{T("on_air")}</th><th class="n">UV</th><th class="n">GMV</th>'
             f'<th class="n">{T("gmv_per_minute")}</th><th class="n">{T("interaction_rate")}</th>'

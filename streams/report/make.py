@@ -76,8 +76,9 @@ def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN"
     """The report of `data` ({summary, minutes}); with `earlier` (the room's previous
     broadcasts, newest first, from history) it also compares with them."""
     s, minutes = data["summary"], data["minutes"]
-    # A recording's summary has them from the events; history's come from its minute rows.
-    hosts = s["hosts"] if "hosts" in s else hosts_from_minutes(minutes)
+    # A recording's summary has them from the events; history's come from its minute rows
+    # (distinct users from the writer's per-host sketches, when the summary has them).
+    hosts = s["hosts"] if "hosts" in s else hosts_from_minutes(minutes, s.get("hosts_distinct"))
     roles = s["product_roles"] if "product_roles" in s else \
         roles_from_minutes(minutes, s.get("products", []))
     report = build_report(s, minutes, targets, lang=lang, regions=s.get("regions"),

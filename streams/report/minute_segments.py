@@ -8,9 +8,12 @@ its end, and a product's role is the one its last pin seen at a minute's close n
 What minute rows give exactly: minutes on air, entries, orders, GMV and GMV per minute (plain
 sums; equal to the events' figures when hosts change on whole minutes). What they cannot: a
 viewer's distinct count over several minutes (a row holds each minute's own distinct users).
-`uv`, `interaction_rate` and `conversion` therefore add the minutes' distinct counts: a viewer
-who enters twice, interacts or buys in several of a host's minutes counts once per minute. The
-rows say so with `"basis": "minutes"` (a recording's: `"events"`).
+The live writer keeps those in per-host HyperLogLogs (streams.history.host_sketches) and the
+summary carries their counts (`hosts_distinct`): `uv`, `interaction_rate` and `conversion` come
+from them, `"basis": "sketch"`. A host without them (history written before the sketches, a
+KPI store without Redis, a host over the bound, a sketch lost) adds the minutes' distinct counts
+instead, `"basis": "minutes"`: a viewer who enters twice, interacts or buys in several of the
+host's minutes counts once per minute. (A recording's report says `"events"`.)
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from streams.report.segments import role_mix
 _SUMS = ("entries", "uv", "orders", "interacting", "buyers")
 
 
-def hosts_from_minutes(minutes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per host, side by side (as Segments.hosts): minutes on air and what they made.
+def hosts_from_minutes(minutes: list[dict[str, Any]],
+                       distinct: dict[str, dict[str, int]] | None = None
+                       ) -> list[dict[str, Any]]:
+    """Per host, side by side (as Segments.hosts): minutes on air and what they made; distinct
+    users from `distinct` (the summary's `hosts_distinct`) where it has the host.
     [] when no row names a host (no host_change, or rows written before hosts were kept)."""
     names: dict[str, str] = {}
     sums: dict[str, dict[str, int]] = {}
@@ -39,13 +45,18 @@ def hosts_from_minutes(minutes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             s[key] += int(m.get(key) or 0)
     out = []
     for hid, s in sums.items():
+        basis = "minutes"
+        sketch = (distinct or {}).get(hid) or {}
+        if int(sketch.get("uv") or 0) > 0:  # 0: no sketch (or it expired): the sums are better
+            basis = "sketch"
+            s.update({k: int(sketch.get(k) or 0) for k in ("uv", "interacting", "buyers")})
         minutes_on, uv, gmv = s["minutes"], s["uv"], s["gmv_cents"] / 100
         out.append({"host_id": hid, "host_name": names[hid], "minutes": float(minutes_on),
                     "entries": s["entries"], "uv": uv, "orders": s["orders"], "gmv": gmv,
                     "gmv_per_minute": gmv / minutes_on,
                     "interaction_rate": s["interacting"] / uv if uv else None,
                     "conversion": s["buyers"] / uv if uv else None,
-                    "basis": "minutes"})
+                    "basis": basis})
     return sorted(out, key=lambda r: (-r["minutes"], r["host_id"]))
 
 

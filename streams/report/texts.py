@@ -85,6 +85,11 @@ _T: dict[str, tuple[str, str]] = {
                       "interaction rate and conversion add each minute's distinct viewers (a "
                       "viewer active in several minutes counts in each): compare hosts with each "
                       "other, not with the broadcast's headline rates."),
+    "hosts_sketch": ("按分钟统计：每分钟计入该分钟结束时在播的主播；UV、互动率和转化率为"
+                     "该主播各分钟去重后的人数（HyperLogLog 估算，误差约 1%）。",
+                     "By minute: each minute counts for the host on air when it closed. UV, "
+                     "interaction rate and conversion count each viewer once across the host's "
+                     "minutes (HyperLogLog estimates, about 1% error)."),
     "regions_none": ("事件未携带地域信息。", "The events carry no region."),
     "footer": ("由 roompulse 生成；数据与实时看板同源。",
                "Made by roompulse from the same figures as the live console."),

@@ -58,6 +58,24 @@ def test_list_find_by_local_date_and_retention(history):
     assert history.load(f"room-1@{day}")["minutes"] == [{"minute_ms": day, "online": 1}]
 
 
+def test_a_restarted_writer_counts_the_hosts_of_the_summary_and_of_the_minutes_after_it(
+        history):
+    start, m = 1_767_225_600_000, 60_000
+    bid = f"room-1@{start}"
+    hosts = ["a"] * 6 + ["b"] * 7 + [None] + ["c"] * 6  # minutes 0-19
+    rows = [{"minute_ms": start + i * m, "host_id": h} for i, h in enumerate(hosts)]
+    history.save(None, rows, bid, "room-1", start)
+    assert history.sketched_hosts(bid, start + 14 * m) == ["a", "b"]  # no summary: the minutes
+    # a summary at minute 10 counted a and b; from minute 15 the writer merges again
+    summary = {**_summary("room-1", start), "as_of_ms": start + 10 * m + 5,
+               "hosts_distinct": {"a": {"uv": 3}, "b": {"uv": 2}}}
+    history.save(summary, [], bid, "room-1", start)
+    assert history.sketched_hosts(bid, start + 15 * m) == ["a", "b", "c"]
+    history.db.execute("DELETE FROM roompulse_minutes WHERE minute_ms < ?", (start + 8 * m,))
+    assert history.sketched_hosts(bid, start + 8 * m) == ["a", "b"]  # the summary's alone
+    assert history.sketched_hosts("room-1@1", start) == []
+
+
 def test_unknown_scheme_is_not_retryable(tmp_path):
     with pytest.raises(HistoryError) as err:
         connect("mysql://u:pw@h/db", tmp_path / "x")

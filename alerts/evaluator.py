@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,8 @@ class Evaluator:
                  targets: Targets | Callable[[], Targets], store: SeriesStore | None = None, *,
                  max_gap_ms: int = 30_000, registry: CollectorRegistry | None = None,
                  concurrency: int = 4, budget_s: float | None = None,
-                 batch: BatchReader | None = None, chunk: int = 16) -> None:
+                 batch: BatchReader | None = None, chunk: int = 16,
+                 shard: tuple[int, int] = (0, 1)) -> None:
         self._rules = rules if callable(rules) else (lambda: rules)
         self._targets = targets if callable(targets) else (lambda: targets)
         self.store = store or InMemorySeriesStore()
@@ -80,6 +82,9 @@ class Evaluator:
         self.budget_s = budget_s
         self.batch = batch
         self.chunk = max(1, chunk)
+        # (i, n): only the rooms whose id hashes to i of n are read here (one of n child
+        # processes sharing the reads, streams.alerting.shards); (0, 1) = every room
+        self.shard = shard
         self.series: dict[str, Series] | None = None
         self.last_tick = TickStats()
         self._known: dict[str, Rule] = {}  # rules seen before, to word the end of removed ones
@@ -171,6 +176,8 @@ class Evaluator:
             # Ids only: states are read batch by batch, so a tick that reaches 800 of 20,000
             # rooms reads 800 states, not 20,000. The store lists them most recent first.
             ids = await self.batch.room_ids()
+            if self.shard[1] > 1:
+                ids = [r for r in ids if in_shard(r, *self.shard)]
             # Round-robin: rooms read longest ago first; among them, the most recently active
             # (the store's order: the sort is stable). A key in C, not a lambda: 20,000 rooms
             # sorted by (tick, rank) through a lambda held the event loop for tens of ms.
@@ -180,7 +187,8 @@ class Evaluator:
             todo = sorted(ids, key=at.__getitem__)
         else:
             live = [s for s in await resolve(reader.rooms())
-                    if s.broadcast_end_ms is None or s.broadcast_end_ms > now]
+                    if (s.broadcast_end_ms is None or s.broadcast_end_ms > now)
+                    and in_shard(s.room_id, *self.shard)]
             live.sort(key=lambda s: (self._evaluated_at.get(s.room_id, 0),
                                      -(s.last_event_ms or 0), s.room_id))
             by_id = {s.room_id: s for s in live}
@@ -383,3 +391,8 @@ def build_alert(rule: Rule, s: Series) -> Alert:
         starts_at=s.fired_at or s.last_eval_at or 0, ends_at=s.resolved_at,
         minutes_since_start=ctx.get("minutes"), evidence=ev, summary=summary, action=action,
     )
+
+
+def in_shard(room_id: str, i: int, n: int) -> bool:
+    """Whether shard i of n reads `room_id` (a stable hash: the same in every process)."""
+    return n <= 1 or zlib.crc32(room_id.encode("utf-8", "surrogatepass")) % n == i

@@ -54,6 +54,7 @@ class ChildSpec:
     batch_rooms: int = 16
     read_cache: dict[str, Any] = field(default_factory=dict)
     history: bool = False  # `history` rules read past broadcasts (HistorySettings from env)
+    shard: tuple[int, int] = (0, 1)  # read only shard i of n of the rooms (shards.py)
 
 
 # The child's state: one per child process, built by _start_child.
@@ -100,7 +101,7 @@ def _start_child(spec: ChildSpec) -> None:
         reader = KpiReaderWithHistory(store, HistoryBaselineReader(HistorySettings()))
     evaluator = Evaluator(lambda: _CHILD["rules"], lambda: _CHILD["targets"],
                           concurrency=spec.concurrency, chunk=spec.batch_rooms,
-                          batch=RoomWindowReader(store, **spec.read_cache))
+                          batch=RoomWindowReader(store, **spec.read_cache), shard=spec.shard)
     _CHILD.update(loop=loop, evaluator=evaluator, reader=reader)
 
 

@@ -37,6 +37,9 @@ class AlertSettings(BaseSettings):
     process: bool = Field(True, description=(
         "read rooms in a child process (its own core and GIL), so evaluation never competes "
         "with ingestion and the API for the worker's event loop; false = in the worker"))
+    processes: int = Field(2, ge=1, le=16, description=(
+        "child processes the room reads are shared by (each reads its own shard of the rooms; "
+        "with process=true)"))
     cache_rooms: int = Field(10_000, ge=1, description=(
         "rooms whose window sums the evaluator caches (least recently read dropped first)"))
 

@@ -228,8 +228,9 @@ class RoomJob:
             per, window, now = req
             seg_key, plan = self.plans[req]
             total, seg, _ = self.sums[seg_key]
-            info = WindowInfo(window=window, start_ms=plan.start_ms, end_ms=plan.end_ms,
-                              as_of_ms=self.as_of)
+            # not validated: the fields are the plan's ints (a tick builds ~10 a room)
+            info = WindowInfo.model_construct(window=window, start_ms=plan.start_ms,
+                                              end_ms=plan.end_ms, as_of_ms=self.as_of)
             if per == "room":
                 online = 0
                 if ONLINE in kinds_for(need.kpis, ROOM_KPI_KINDS, K.ROOM_HLLS):

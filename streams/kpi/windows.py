@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from schemas.kpis import RoomState, parse_window
 from streams.kpi.buckets import ceil_to, floor_to
+
+# Every request of every room of every alert tick parses its window (~10 a room); the specs are
+# the rule pack's and the API's few, so remembering them is cheaper than the regex. Bounded.
+_parse = lru_cache(maxsize=256)(parse_window)
 
 
 def broadcast_start(state: RoomState | None, first_ms: int | None) -> int | None:
@@ -22,7 +28,7 @@ def window_span(
     filling) and span the window length rounded up to whole buckets. Broadcast windows start at
     broadcast_start and end at broadcast_end (inclusive) or now; `first:N` takes N from the start.
     """
-    kind, length = parse_window(window)
+    kind, length = _parse(window)
     now_end = floor_to(now_ms, bucket_ms) + bucket_ms
     if kind == "rolling":
         if length is None:  # parse_window gives every rolling window a length

@@ -17,6 +17,7 @@ from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.evalproc import ChildSpec, EvalProcess
 from streams.alerting.install import faust_send, install
 from streams.alerting.settings import AlertSettings
+from streams.alerting.shards import ShardedReads
 from streams.console.install import console_feed, install_worker_console
 from streams.history.baselines import HistoryBaselineReader
 from streams.history.install import install_history
@@ -54,9 +55,10 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
     remote = None
     if settings.process and rt.redis_settings is not None:
         kw = settings.install_kwargs()
-        remote = EvalProcess(ChildSpec(rt.redis_settings, rt.kpi, rt.wait_replicas,
-                                       kw["concurrency"], kw["batch_rooms"], kw["read_cache"],
-                                       history=history.enabled), registry=rt.registry)
+        spec = ChildSpec(rt.redis_settings, rt.kpi, rt.wait_replicas, kw["concurrency"],
+                         kw["batch_rooms"], kw["read_cache"], history=history.enabled)
+        remote = EvalProcess(spec, registry=rt.registry) if settings.processes == 1 else \
+            ShardedReads(spec, settings.processes, registry=rt.registry)
     alerts_rt = install(app, rt.store, rt.redis, registry=rt.registry, topics=rt.topics,
                         send=send, sinks=sinks, pipeline_config=pipeline_config(list(chat)),
                         history=baselines, remote=remote,

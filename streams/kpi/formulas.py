@@ -7,7 +7,6 @@ from collections.abc import Callable, Collection
 from schemas.kpis import KpiValue, ProductKpi, RoomKpi, SourceKpi
 from streams.kpi.aggregates import ProductAgg, RoomAgg, SourceAgg
 
-
 # Built without validation, as validation would build them (numbers as float, the same fields
 # set): an alert tick makes ~30 a room, ~70 on the ticks where every window slides a bucket,
 # and validating them was a tenth of those ticks.

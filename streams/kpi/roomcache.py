@@ -140,6 +140,23 @@ def count_hit(cache: RoomCache, seg: Segment, hkey: HllKey, sig: tuple[int, ...]
     return hit[2]
 
 
+def slid_past(seg: Segment, plan_key: PlanKey | None, got: Mapping[BucketRef, Sums],
+              counters_of: Callable[[Sums], dict[str, int] | None]) -> bool:
+    """Whether a member's result cached for `plan_key` describes the same buckets' worth of
+    events now: the plan is the same, or it is the next one and every bucket that left the
+    window held none of the member's counters. (With the member's counters also unchanged, the
+    bucket that entered held none either: the same events, so the same distinct counts.)"""
+    if plan_key == seg.plan_key:
+        return True
+    if plan_key is None or plan_key != seg.prev_plan_key or seg.left is None:
+        return False
+    for rb in seg.left:
+        bucket = got.get(rb)
+        if bucket is None or counters_of(bucket):
+            return False
+    return True
+
+
 class NeedLike(Protocol):
     """A Need, or anything with its two fields (alerts.reader.ReadNeed)."""
 

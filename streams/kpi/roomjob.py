@@ -33,6 +33,7 @@ from streams.kpi.roomcache import (
     plan_ranges,
     settled_part,
     size,
+    slid_past,
 )
 from streams.kpi.sums import BucketHash, Sums, merged, parse_bucket
 from streams.kpi.windows import window_span
@@ -165,6 +166,7 @@ class RoomJob:
         # (count, PFCOUNT keys, plan key and counter signature to cache the count under)
         self.misses: list[tuple[HllKey, list[str], PlanKey | None, tuple[int, ...]]] = []
         self.members: dict[Request, list[Member]] = {}
+        self.reused: set[tuple[SegKey, str]] = set()  # (segment, product) results still valid
         top_n = self.reader.store.settings.top_n_products
         for req, need in self.needs.items():
             per = req[0]
@@ -190,9 +192,14 @@ class RoomJob:
             self.members[req] = members
             for member, pid, counters, kinds, table in members:
                 last = cache.results.get((seg_key, per, member))
-                if pid is not None and last is not None and last[0] == seg.plan_key \
-                        and last[1] == counters and last[2] == need.kpis:
-                    continue  # same window, same counters: same counts and KPIs (finish)
+                if pid is not None and last is not None and last[1] == counters \
+                        and last[2] == need.kpis and slid_past(seg, last[0], got,
+                                                               _product_counters(pid)):
+                    # same events in the window (same counters, and a slide only dropped
+                    # buckets without the product): same counts and KPIs (finish). On the tick
+                    # where every window slides a bucket, this spares most products.
+                    self.reused.add((seg_key, pid))
+                    continue
                 counters_of: Callable[[Sums], dict[str, int] | None] = \
                     _room_counters if pid is None else _product_counters(pid)
                 for kind in kinds:
@@ -255,9 +262,10 @@ class RoomJob:
                 for pid, _, counters, kinds, _ in self.members[req]:
                     key = (seg_key, per, pid)
                     last = cache.results.get(key)
-                    if last is not None and last[0] == seg.plan_key and last[1] == counters \
-                            and last[2] == need.kpis:
+                    if last is not None and (seg_key, pid) in self.reused:
                         kpis = last[3]
+                        if last[0] != seg.plan_key:
+                            cache.results[key] = (seg.plan_key, last[1], last[2], kpis)
                     else:
                         distinct = {k: counts[(seg_key, per, pid, k)] for k in kinds}
                         kpis = _only(product_kpis(product_agg(counters, distinct), need.kpis),

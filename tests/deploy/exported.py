@@ -13,9 +13,11 @@ from prometheus_client import CollectorRegistry
 
 from alerts.pipeline.fanout import FanoutStage
 from alerts.sinks.prometheus import PrometheusSink
+from alerts.sinks.roomlog import trimmed_counter
 from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.evalproc import ChildSpec, EvalProcess
 from streams.alerting.install import build_runtime
+from streams.history.host_sketches import HostSketchMetrics
 from streams.history.writer import HistoryMetrics
 from streams.kpi.config import KpiSettings
 from streams.settings import KafkaSettings, RedisSettings
@@ -77,6 +79,8 @@ def instruments(kpis: KpiCollector | None = None) -> Instruments:
     kpis.limit(max_rooms=200, max_series=20_000, budget_s=1.0, registry=reg)  # as the worker
     reg.register(kpis)
     HistoryMetrics(reg)  # the leader's history writer
+    HostSketchMetrics(reg)  # and its per-host distinct-user sketches
+    trimmed_counter(reg)  # the console feed's per-room alert logs
     # the alert-read child's handle counts restarts (the child itself starts at the first tick)
     EvalProcess(ChildSpec(RedisSettings(), KpiSettings()), registry=reg)
     rt = build_runtime(store=None, redis=None, registry=reg, send=_no_send)

@@ -48,7 +48,7 @@ def test_settings_from_the_environment(monkeypatch, tmp_path):
     assert kw == {"targets_path": str(tmp_path / "t.yaml"), "rules_path": None, "interval": 2.0,
                   "key_prefix": "rp:alerts", "max_gap_ms": 30_000,
                   "budget_s": 1.6,  # 0.8 x the interval unless set
-                  "concurrency": 3, "batch_rooms": 16,
+                  "concurrency": 3, "batch_rooms": 64,
                   "read_cache": {"settle_ms": 15_000, "refresh_ms": 300_000, "max_rooms": 10_000}}
     monkeypatch.setenv("ROOMPULSE_ALERTS_BUDGET_S", "0.5")
     assert AlertSettings().install_kwargs()["budget_s"] == 0.5

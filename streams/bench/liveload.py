@@ -7,7 +7,7 @@ line (messages sent, achieved rate, how far behind real time it fell). `broadcas
 are dropped so every room stays live.
 
 It runs in its own process so the bench's HTTP probes are not delayed by event generation
-(the simulator costs ~25 µs per event in Python).
+(the simulator costs ~11 µs per event in Python).
 
 It ships a batch per partition every `--linger-ms` (100), as a production producer under load
 does (Kafka's linger.ms): shipping every 256 messages, as it did, made ~40 tiny produce requests a

@@ -76,9 +76,8 @@ class RedisKpiStore(KpiStoreBase):
         return await self._apply_script(keys=[], args=[orjson.dumps(ops)])
 
     async def _hgetall_many(self, keys: list[str]) -> list[dict[str, str]]:
-        if self.read_scripts and keys:
-            flats = await self._hgetall_script(keys=[], args=[orjson.dumps(keys)])
-            return [_decoded(flat) for flat in flats]
+        if self.read_scripts:
+            return [_decoded(flat) for flat in await self.hgetall_flat(keys)]
         return [{_s(f): _s(v) for f, v in h.items()} for h in await self.hgetall_raw(keys)]
 
     async def hgetall_raw(self, keys: list[str]) -> list[dict[Any, Any]]:

@@ -9,42 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
-from alerts.evaluator import Evaluator
 from alerts.rules import RulePack
 from alerts.targets import Targets
 from streams.alerting.evalproc import ChildSpec, EvalProcess
 from streams.kpi.config import KpiSettings
-from streams.kpi.roomread import RoomWindowReader
-from streams.kpi.store_redis import RedisKpiStore
-from tests.streams.rooms import seed_rooms
+from tests.streams.alerting.readcheck import MIN, ROOMS, START, evaluator, outcome
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-START = 1_767_240_000_000
-MIN = 60_000
-ROOMS = 30
-
-
-@pytest.fixture(scope="module")
-async def seeded(stack):
-    prefix = f"ep{uuid.uuid4().hex[:8]}"
-    r = aioredis.from_url(stack.redis_url)
-    await seed_rooms(RedisKpiStore(r, KpiSettings(key_prefix=prefix)), ROOMS, START, 40,
-                     per_minute=10)
-    await r.aclose()
-    return prefix
-
-
-@pytest.fixture
-async def store(stack, seeded):
-    r = aioredis.from_url(stack.redis_url)
-    yield RedisKpiStore(r, KpiSettings(key_prefix=seeded))
-    await r.aclose()
 
 
 @pytest.fixture
@@ -54,15 +29,6 @@ def child(stack, seeded):
     proc.registry = reg  # type: ignore[attr-defined]  # for the test's reads
     yield proc
     proc.close()
-
-
-def evaluator(store, rules, targets, **kw) -> Evaluator:
-    return Evaluator(rules, targets, batch=RoomWindowReader(store), **kw)
-
-
-def outcome(result):
-    return ([(t.rule, t.room_id, t.fingerprint, t.state, t.value) for t in result.transitions],
-            [a.model_dump() for a in result.alerts])
 
 
 async def test_a_child_reads_what_the_worker_reads(store, child):

@@ -6,27 +6,19 @@ from __future__ import annotations
 
 import os
 import signal
-import uuid
 
 import pytest
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from alerts.evalmetrics import TickStats
-from alerts.evaluator import Evaluator, in_shard
+from alerts.evaluator import in_shard
 from alerts.remote import RoomReads
 from alerts.rules import RulePack
 from alerts.targets import Targets
 from streams.alerting.evalproc import ChildSpec
 from streams.alerting.shards import ShardedReads, merge_reads
 from streams.kpi.config import KpiSettings
-from streams.kpi.roomread import RoomWindowReader
-from streams.kpi.store_redis import RedisKpiStore
-from tests.streams.rooms import seed_rooms
-
-START = 1_767_240_000_000
-MIN = 60_000
-ROOMS = 30
+from tests.streams.alerting.readcheck import MIN, ROOMS, START, evaluator, outcome
 
 
 def test_every_room_is_in_exactly_one_shard() -> None:
@@ -53,23 +45,6 @@ def test_merged_reads_are_the_union_with_counts_added() -> None:
 
 
 
-@pytest.fixture(scope="module")
-async def seeded(stack):
-    prefix = f"sh{uuid.uuid4().hex[:8]}"
-    r = aioredis.from_url(stack.redis_url)
-    await seed_rooms(RedisKpiStore(r, KpiSettings(key_prefix=prefix)), ROOMS, START, 40,
-                     per_minute=10)
-    await r.aclose()
-    return prefix
-
-
-@pytest.fixture
-async def store(stack, seeded):
-    r = aioredis.from_url(stack.redis_url)
-    yield RedisKpiStore(r, KpiSettings(key_prefix=seeded))
-    await r.aclose()
-
-
 @pytest.fixture
 def shards(stack, seeded):
     reg = CollectorRegistry()
@@ -80,17 +55,11 @@ def shards(stack, seeded):
     remote.close()
 
 
-def outcome(result):
-    return ([(t.rule, t.room_id, t.fingerprint, t.state, t.value) for t in result.transitions],
-            [a.model_dump() for a in result.alerts])
-
-
 @pytest.mark.integration
 @pytest.mark.asyncio(loop_scope="session")
 async def test_two_children_together_read_what_the_worker_reads(store, shards):
     rules, targets = RulePack.load(), Targets.load()
-    here = Evaluator(rules, targets, batch=RoomWindowReader(store))
-    there = Evaluator(rules, targets, batch=RoomWindowReader(store))
+    here, there = evaluator(store, rules, targets), evaluator(store, rules, targets)
     there.remote = shards
     states = set()
     for tick in range(3, 120):  # every 20 s of stream time, minutes 1 to 40
@@ -110,9 +79,9 @@ async def test_two_children_together_read_what_the_worker_reads(store, shards):
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_killed_child_costs_one_tick_read_in_the_worker(store, shards):
     rules, targets = RulePack.load(), Targets.load()
-    ev = Evaluator(rules, targets, batch=RoomWindowReader(store))
+    ev = evaluator(store, rules, targets)
     ev.remote = shards
-    here = Evaluator(rules, targets, batch=RoomWindowReader(store))
+    here = evaluator(store, rules, targets)
     now = START + 20 * MIN
     await ev.evaluate(store, now)
     await here.evaluate(store, now)

@@ -199,16 +199,22 @@ async def test_connections_beyond_the_bound_are_closed_and_counted() -> None:
         assert registry.get_sample_value("roompulse_probe_connections_refused_total") == 1
         idle.close()  # its thread reads EOF and gives the slot back
 
-        async def served() -> bool:
-            try:
-                return (await asyncio.to_thread(get, server.port, "/healthz"))[0] == 200
-            except (ConnectionError, http.client.HTTPException):
-                return False
+        def served(path: str, code: int):
+            async def check() -> bool:
+                try:
+                    return (await asyncio.to_thread(get, server.port, path))[0] == code
+                except (ConnectionError, http.client.HTTPException):
+                    # The server's thread gives its slot back just after the client has read
+                    # the answer, so the next connection may still find the only slot taken.
+                    return False
+            return check
 
-        await wait_for(served, 10, "served again")
+        await wait_for(served("/healthz", 200), 10, "served again")
         assert registry.get_sample_value("roompulse_probe_requests_total",
                                          {"path": "/healthz", "code": "200"}) == 1
-        assert (await asyncio.to_thread(get, server.port, "/nope"))[0] == 404
+        await wait_for(served("/nope", 404), 10, "an unknown path answered 404")
+        assert registry.get_sample_value("roompulse_probe_requests_total",
+                                         {"path": "other", "code": "404"}) == 1
     finally:
         idle.close()
         server.stop()

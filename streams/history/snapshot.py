@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.kpis import KpiValue, RoomState
+from streams.kpi.audience_store import read_minute as read_audience
 from streams.kpi.store_base import KpiStoreBase
 
 MINUTE_MS = 60_000
@@ -81,6 +82,8 @@ async def read_minute(store: KpiStoreBase, room_id: str, minute_ms: int,
     row["sources"] = {s.source: {"exposures": _num(s.kpis["exposures"].value),
                                  "entries": _num(s.kpis["entries"].value)}
                       for s in await store.source_kpis(room_id, "1m", now_ms=end)}
+    # Viewers by region, age band and entry source (streams.kpi.audience; {} when off)
+    row["audience"] = await read_audience(store, room_id, minute_ms)
     row.update(state_fields(state, minute_ms, previous))
     return row
 

@@ -45,6 +45,20 @@ class KpiSettings(BaseSettings):
     anchored_edges_s: list[int] = Field(default_factory=lambda: [1800, 3600], description=(
         "first:N window lengths (s) read exactly to the bucket: the fine buckets around each "
         "broadcast's start + N (and its start and end) are kept as long as coarse ones"))
+    audience: bool = Field(True, description=(
+        "attribute viewers to the region, age band and source of their first entry, live, for "
+        "history's audience breakdowns (a per-viewer map per broadcast in Redis and in worker "
+        "memory; off = no live regions in reports)"))
+    audience_max_users_per_room: int = Field(200_000, ge=1, description=(
+        "viewers attributed per room and broadcast; further viewers are counted (`untracked`) "
+        "but not attributed"))
+    audience_max_users: int = Field(1_000_000, ge=1, description=(
+        "viewers the worker keeps in memory across rooms (~100 bytes each); above it the rooms "
+        "used longest ago are dropped and loaded again from Redis when they come back"))
+    audience_max_regions: int = Field(64, ge=1, le=256, description=(
+        "regions attributed separately per broadcast; further regions count under `*`"))
+    audience_max_age_bands: int = Field(16, ge=1, le=32, description=(
+        "age bands attributed separately per broadcast; further bands count under `*`"))
     top_n_products: int = Field(50, ge=1, description="product_kpis returns at most this many")
     ttl_cache_keys: int = Field(100_000, ge=0, description="keys whose Redis TTL the worker "
                                 "remembers having set (bounds worker memory; 0 = always EXPIRE)")

@@ -56,11 +56,20 @@ class Delta:
     product_names: dict[tuple[str, str], str] = field(default_factory=dict)
     # The stream-clock candidate of the batch (a robust statistic, see ingest.timepolicy).
     clock_ms: int | None = None
+    # Events the audience attribution needs (entries, leaves, interactions and orders with a
+    # user, broadcast starts), in fold order, when KpiSettings.audience is on ...
+    audience: list[Any] = field(default_factory=list)
+    # ... and the hashes it adds (key -> field -> increment): streams.kpi.audience.
+    extra_hashes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def counter(self, room: str, bucket: int, name: str) -> int:
         """The batch's total for one hash field (both homes above; 0 when none)."""
         return self.fields.get((room, bucket), {}).get(name, 0) + \
             self.counters.get((room, bucket, name), 0)
+
+
+def _ignore(_: Any) -> None:
+    """The audience sink when attribution is off."""
 
 
 def robust_clock(room_last_ms: dict[str, int]) -> int:
@@ -135,6 +144,7 @@ class BatchFolder:
         self._negative = NegativeClassifier.from_settings(settings).is_negative
         self._delta = Delta()
         self._keys: list[tuple[Any, ...]] = []
+        self._audience = settings.audience
 
     def fresh(self) -> BatchFolder:
         """An empty folder with the same settings and product mapping."""
@@ -181,6 +191,8 @@ class BatchFolder:
         member = self._member
         members, counters = d.members, d.counters
         prod = self._product_of
+        # A no-op sink when attribution is off: one call per collected event either way.
+        aud = d.audience.append if self._audience else _ignore
         for e in events:
             room = e.room_id
             ts = e.ts
@@ -207,6 +219,7 @@ class BatchFolder:
                 key((room, bucket, _ENTER, e.source))
                 user = e.user_id
                 if user is not None:  # self._member, inlined for the third most frequent kind
+                    aud(e)
                     users = members.get((room, bucket, _UV))
                     if users is None:
                         members[(room, bucket, _UV)] = {user}
@@ -216,6 +229,8 @@ class BatchFolder:
                 k = (room, bucket, "wms")
                 counters[k] = counters.get(k, 0) + e.watch_ms
                 key((room, bucket, _LEAVE, None))
+                if e.user_id is not None:
+                    aud(e)
             elif kind == "product_click" or kind == "cart_add":
                 pid = e.product_id if prod is None else prod(room, e.product_id)
                 click = kind == "product_click"
@@ -234,14 +249,19 @@ class BatchFolder:
                     key((room, bucket, _INTERACTIONS[kind], None))
                 if e.user_id is not None:
                     member(room, bucket, K.HLL_INTERACT, e.user_id)
+                    aud(e)
             elif kind == "order":
                 self._order(e, room, bucket, e.user_id)
+                if e.user_id is not None:
+                    aud(e)
             elif kind == "private_domain_join":
                 key((room, bucket, _PRIVATE, None))
                 if e.user_id is not None:
                     member(room, bucket, K.HLL_PRIVATE, e.user_id)
             else:
                 self._control(e, kind, room, bucket, ts)
+                if kind == "broadcast_start":
+                    aud(e)
         d.event_count += len(events)
 
     def _new_room(self, e: Any, room: str, ts: int) -> None:

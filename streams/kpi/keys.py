@@ -49,6 +49,24 @@ class Keys:
         The host id goes last so that any character in it is harmless."""
         return f"{self.prefix}:{{{room_id}}}:hs:{broadcast_start_ms}:{kind}:{host_id}"
 
+    def audience_users(self, room_id: str, broadcast_start_ms: int) -> str:
+        """Hash user_id -> group id * 4 + flags (1: interacted, 2: paid) of one broadcast's
+        viewers (streams.kpi.audience); written as increments by the apply."""
+        return f"{self.prefix}:{{{room_id}}}:au:u:{broadcast_start_ms}"
+
+    def audience_groups(self, room_id: str, broadcast_start_ms: int) -> str:
+        """Hash `["region", "age band", "source"]` (JSON) -> group id, for audience_users."""
+        return f"{self.prefix}:{{{room_id}}}:au:g:{broadcast_start_ms}"
+
+    def audience_pending(self, room_id: str, broadcast_start_ms: int) -> str:
+        """Hash `f:|w:|g:<user>` -> flags, watch ms, GMV cents of viewers not entered yet."""
+        return f"{self.prefix}:{{{room_id}}}:au:p:{broadcast_start_ms}"
+
+    def audience_minute(self, room_id: str, minute_ms: int) -> str:
+        """Hash `<dim>:<value>:<metric>` -> count: one minute's audience counters per region
+        (`r`), age band (`a`) and entry source (`s`); the history writer reads it."""
+        return f"{self.prefix}:{{{room_id}}}:au:m:{minute_ms}"
+
     def state(self, room_id: str) -> str:
         """Hash: what control events say about the room (see store_base.STATE_FIELDS)."""
         return f"{self.prefix}:{{{room_id}}}:state"

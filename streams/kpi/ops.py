@@ -75,6 +75,10 @@ def build_ops(
     for (room, bucket), coarse in coarse_fields.items():
         key = keys.bucket(room, K.COARSE, bucket)
         hashes[key], ttl_of[key] = coarse, cttl
+    # The audience attribution's map and minute counters (streams.kpi.audience): written as
+    # increments like the buckets, kept as long as coarse ones.
+    for key, counts in delta.extra_hashes.items():
+        hashes[key], ttl_of[key] = counts, cttl
     hll: dict[str, set[str]] = {}
     for (room, bucket, kind), users in delta.members.items():
         for res, b, ttl in ((K.FINE, bucket, fttl), (K.COARSE, bucket - bucket % cms, cttl)):

@@ -178,6 +178,10 @@ class KpiStoreBase(ABC):
                 await asyncio.sleep(0)
         return out
 
+    async def read_hashes(self, keys: list[str]) -> list[dict[str, str]]:
+        """Whole hashes by key name ({} for a missing key): streams.kpi.audience_store."""
+        return await self._hgetall_many(keys)
+
     async def room_state(self, room_id: str) -> RoomState | None:
         (h,) = await self._hgetall_many([self.keys.state(room_id)])
         return parse_state(room_id, h) if h else None

@@ -68,7 +68,7 @@ class Audience:
             elif status == "refunded":
                 self._gmv[user] -= cents
 
-    def _groups(self, key: dict[str, Any]) -> dict[Any, _Group]:
+    def _groups(self, key: dict[str, Any]) -> dict[Any, dict[str, int]]:
         groups: dict[Any, _Group] = defaultdict(_Group)
         for user, k in key.items():
             g = groups[k]
@@ -80,24 +80,12 @@ class Audience:
             if user in self._buyers:
                 g.buyers.add(user)
             g.gmv_cents += self._gmv.get(user, 0)
-        return groups
+        return {k: {"uv": len(g.uv), "en": g.entries, "wt": g.watch_ms,
+                    "iu": len(g.interacting), "by": len(g.buyers), "gm": g.gmv_cents}
+                for k, g in groups.items()}
 
     def _rows(self, key: dict[str, Any], name: str) -> list[dict[str, Any]]:
-        groups = self._groups(key)
-        total = sum(len(g.uv) for g in groups.values())
-        rows = []
-        for k, g in groups.items():
-            uv = len(g.uv)
-            rows.append({
-                name: k, "uv": uv, "share": uv / total if total else None,
-                "entries": g.entries,
-                "avg_stay_ms": g.watch_ms / g.entries if g.entries else None,
-                "interaction_rate": len(g.interacting) / uv if uv else None,
-                "buyers": len(g.buyers), "conversion": len(g.buyers) / uv if uv else None,
-                "gmv": g.gmv_cents / 100,
-            })
-        rows.sort(key=lambda r: (-r["uv"], str(r[name])))
-        return rows
+        return group_rows(self._groups(key), name)
 
     def regions(self) -> list[dict[str, Any]]:
         """Per region: UV share, stay, interaction and conversion; [] when no entry had one."""
@@ -110,3 +98,51 @@ class Audience:
     def sources(self) -> dict[str, dict[str, Any]]:
         """Per entry source: viewers' conversion (buyers / UV) and GMV."""
         return {r["source"]: r for r in self._rows(self._source, "source")}
+
+
+def group_rows(groups: dict[Any, dict[str, int]], name: str) -> list[dict[str, Any]]:
+    """Report rows from per-group counts (uv, en entries, wt watch ms, iu interacting users,
+    by buyers, gm GMV cents): the recording's per-viewer join and live history's minute
+    counters (streams.kpi.audience) give the same rows through this one function."""
+    total = sum(g.get("uv", 0) for g in groups.values())
+    rows = []
+    for k, g in groups.items():
+        uv, entries, buyers = g.get("uv", 0), g.get("en", 0), g.get("by", 0)
+        rows.append({
+            name: k, "uv": uv, "share": uv / total if total else None,
+            "entries": entries,
+            "avg_stay_ms": g.get("wt", 0) / entries if entries else None,
+            "interaction_rate": g.get("iu", 0) / uv if uv else None,
+            "buyers": buyers, "conversion": buyers / uv if uv else None,
+            "gmv": g.get("gm", 0) / 100,
+        })
+    rows.sort(key=lambda r: (-r["uv"], str(r[name])))
+    return rows
+
+
+def from_minutes(minutes: list[dict[str, Any]]) -> dict[str, Any]:
+    """regions, age_bands and source_conversion (as a recording's Audience gives them) from
+    history's minute rows; `audience_untracked`: viewers beyond the live bounds. None when no
+    minute holds audience counters (history written before, or with attribution off)."""
+    dims: dict[str, dict[str, dict[str, int]]] = {}
+    for m in minutes:
+        for dim, values in (m.get("audience") or {}).items():
+            into = dims.setdefault(dim, {})
+            for value, counts in values.items():
+                g = into.setdefault(value, {})
+                for metric, n in counts.items():
+                    g[metric] = g.get(metric, 0) + n
+    if not dims:
+        return {}
+
+    def keyed(dim: str) -> dict[Any, dict[str, int]]:
+        # "" is an entry without the field: None, as in a recording's breakdown
+        return {(v or None): g for v, g in dims.get(dim, {}).items()}
+
+    def rows(dim: str, name: str) -> list[dict[str, Any]]:
+        groups = keyed(dim)
+        return group_rows(groups, name) if any(k is not None for k in groups) else []
+
+    return {"regions": rows("r", "region"), "age_bands": rows("a", "age_band"),
+            "source_conversion": {r["source"]: r for r in group_rows(keyed("s"), "source")},
+            "audience_untracked": sum(g.get("uv", 0) for g in dims.get("x", {}).values())}

@@ -11,6 +11,7 @@ from alerts.rules import RulePack
 from alerts.targets import Targets
 from streams.alerting.backtest import backtest_values
 from streams.kpi.config import KpiSettings
+from streams.report.audience import from_minutes as audience_from_minutes
 from streams.report.build import build_report
 from streams.report.compare import compare
 from streams.report.html import render_html
@@ -81,10 +82,15 @@ def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN"
     hosts = s["hosts"] if "hosts" in s else hosts_from_minutes(minutes, s.get("hosts_distinct"))
     roles = s["product_roles"] if "product_roles" in s else \
         roles_from_minutes(minutes, s.get("products", []))
-    report = build_report(s, minutes, targets, lang=lang, regions=s.get("regions"),
-                          hosts=hosts, age_bands=s.get("age_bands"), product_roles=roles,
-                          source_conversion=s.get("source_conversion"), alerts=s.get("alerts"),
+    # Regions, age bands and each source's conversion: a recording's summary has them from
+    # the events, history from the live attribution's minute counters.
+    aud = s if "regions" in s else audience_from_minutes(minutes)
+    report = build_report(s, minutes, targets, lang=lang, regions=aud.get("regions"),
+                          hosts=hosts, age_bands=aud.get("age_bands"), product_roles=roles,
+                          source_conversion=aud.get("source_conversion"), alerts=s.get("alerts"),
                           gmv_target=gmv_target)
+    if aud.get("audience_untracked"):
+        report["audience_untracked"] = aud["audience_untracked"]
     if "earlier" in data:
         compare(report, [report_from_data(d, targets, lang, gmv_target)
                          for d in data["earlier"]])

@@ -21,6 +21,7 @@ from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings
 from streams.worker import linger
 from streams.worker.accounting import Accounting, quarantine, written_off
+from streams.worker.audience_step import AudienceStep
 from streams.worker.broker_watch import BrokerWatch
 from streams.worker.config import WorkerSettings
 from streams.worker.deadletter import DeadLetterSink
@@ -91,6 +92,7 @@ class KpiEngine:
         self._stopping = False
         self._last_commit = 0.0
         self._pending_commit: dict[TopicPartition, int] = {}
+        self.audience = AudienceStep(kpi, store, metrics.registry) if kpi.audience else None
 
     async def start(self) -> None:
         tune_process(self.worker.mmap_threshold_kib, self.worker.switch_interval_ms)
@@ -178,6 +180,7 @@ class KpiEngine:
         if not parts:
             return
         starts = self.positions.starts([key for key, _ in parts])
+        generation = self._generation
         # In a thread, so the loop ships the previous apply and takes in the next fetch while
         # this batch's CPU work runs (the GIL changes hands at least every 5 ms).
         try:
@@ -190,12 +193,30 @@ class KpiEngine:
             prepared = quarantine(parts, exc)
         for key, _ in parts:
             self.positions.chain[key] = prepared.offsets[key]
-        generation = self._generation
+        if self.audience is not None:
+            await self._attribute(self.audience, prepared)
         await self._drain()
         if generation != self._generation:
-            return  # the previous apply found a moved or lost offset and re-seeked everything
+            # the previous apply found a moved or lost offset and re-seeked everything: this
+            # batch is read again, so what the audience step took from it is forgotten
+            if self.audience is not None:
+                self.audience.clear()
+            return
         self._inflight = asyncio.create_task(self._finish(prepared, starts, now_ms, started))
         await asyncio.sleep(0)  # let the apply go out before the next batch's CPU work
+
+    async def _attribute(self, audience: AudienceStep, prepared: Prepared) -> None:
+        """The audience step (streams.worker.audience_step); a failure costs this batch its
+        attribution, never the batch."""
+        try:
+            await audience.run(prepared.delta, lambda call: self._retry(call, self.redis))
+        except Exception as exc:
+            if isinstance(exc, _Retryable) or self._stopping:
+                raise
+            log.error("audience attribution failed (%s: %s); this batch is applied without it",
+                      type(exc).__name__, str(exc)[:200])
+            prepared.delta.extra_hashes.clear()
+            audience.clear()
 
     async def _drain(self) -> None:
         task, self._inflight = self._inflight, None
@@ -208,7 +229,8 @@ class KpiEngine:
         if p.rejected:  # an empty send would report the broker "back" during an outage
             await self._retry(lambda: self.sink.send(p.rejected), self.broker)
         outcome = await self._apply(p, starts, now_ms)
-        if outcome is Outcome.REFUSED:
+        refused = outcome is Outcome.REFUSED
+        if refused:
             p, extra = written_off(p)
             await self._retry(lambda: self.sink.send(extra), self.broker)
             self.more.refused.inc()
@@ -219,6 +241,10 @@ class KpiEngine:
                 self._pending_commit[TopicPartition(topic, partition)] = nxt
                 self.positions.passed((topic, partition), nxt)
             await self._commit()
+            if refused and self.audience is not None:
+                # The refused batch's attribution was never written, and the next batch was
+                # attributed on top of it: that one is read again from the stored offsets.
+                await self._reseek_all()
 
     async def _retry(self, call, outage: Outage):
         """`call()` until it succeeds, retrying only retryable errors; gives up when stopping."""
@@ -318,6 +344,8 @@ class KpiEngine:
     async def _reseek(self, assigned) -> None:
         """Seek every assigned partition to its Redis offset, minus a dedup warm-up window."""
         self._generation += 1
+        if self.audience is not None:
+            self.audience.clear()
         stored = await self._load_offsets()
         earliest = await self._log_starts([tp for tp in assigned
                                            if not stored.get((tp.topic, tp.partition))])
@@ -353,6 +381,8 @@ class KpiEngine:
             except Exception as exc:  # noqa: BLE001 - the new owner resumes from Redis
                 log.info("in-flight batch abandoned at revocation (%s)", type(exc).__name__)
             await self._commit(force=True)
+            if self.audience is not None:
+                self.audience.clear()  # the rooms of the revoked partitions move elsewhere
             for tp in revoked:
                 key = (tp.topic, tp.partition)
                 self.positions.forget(key)

@@ -21,6 +21,7 @@ from streams.history.host_sketches import HostSketchMetrics
 from streams.history.writer import HistoryMetrics
 from streams.kpi.config import KpiSettings
 from streams.settings import KafkaSettings, RedisSettings
+from streams.worker.audience_step import AudienceMetrics
 from streams.worker.deadletter import DeadLetterSink
 from streams.worker.engine_metrics import EngineMetrics
 from streams.worker.looplag import LoopLag
@@ -72,6 +73,7 @@ def instruments(kpis: KpiCollector | None = None) -> Instruments:
     reg = CollectorRegistry()
     worker = WorkerMetrics(reg)
     EngineMetrics(reg)  # the KPI loop's time policy, limits and apply outcomes
+    AudienceMetrics(reg)  # its live audience attribution
     LoopLag(reg)  # the event loop's lag and stalls
     ProbeMetrics(reg)  # the probe server's answers and refusals
     DeadLetterSink(KafkaSettings(), "dlq", registry=reg)  # its send-failure counter

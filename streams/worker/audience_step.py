@@ -1,0 +1,70 @@
+"""The worker's audience step, between a batch's fold and its apply: load the rooms the
+tracker does not hold, attribute, bound memory, count (streams.kpi.audience)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from streams.kpi.audience import AudienceTracker
+from streams.kpi.audience_store import load_rooms
+from streams.kpi.config import KpiSettings
+from streams.kpi.fold import Delta
+from streams.kpi.store_base import KpiStoreBase
+
+
+class AudienceMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.users = Gauge("roompulse_audience_users", (
+            "Viewers the worker holds for live audience attribution (bounded by "
+            "ROOMPULSE_KPI_AUDIENCE_MAX_USERS)"), registry=registry)
+        self.untracked = Counter("roompulse_audience_untracked_viewers", (
+            "Viewers counted but not attributed to a region, age band or source because a "
+            "bound was reached (ROOMPULSE_KPI_AUDIENCE_MAX_USERS[_PER_ROOM])"), registry=registry)
+        self.loads = Counter("roompulse_audience_room_loads", (
+            "Rooms whose viewer map was read from Redis (first batch after a start, a "
+            "rebalance, a batch not applied, or an eviction)"), registry=registry)
+        self.evictions = Counter("roompulse_audience_room_evictions", (
+            "Rooms dropped from worker memory above ROOMPULSE_KPI_AUDIENCE_MAX_USERS"),
+            registry=registry)
+
+
+class AudienceStep:
+    def __init__(self, settings: KpiSettings, store: KpiStoreBase,
+                 registry: CollectorRegistry) -> None:
+        self.store = store
+        self.tracker = AudienceTracker(
+            store.keys, settings.audience_max_users_per_room, settings.audience_max_users,
+            settings.audience_max_regions, settings.audience_max_age_bands)
+        self.metrics = AudienceMetrics(registry)
+        self._untracked, self._evicted = 0, 0
+
+    def clear(self) -> None:
+        """A batch was not applied, or partitions moved: Redis is the truth again."""
+        self.tracker.clear()
+        self.metrics.users.set(0)
+
+    async def run(self, delta: Delta,
+                  retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]) -> None:
+        """Attribute `delta.audience` into `delta.extra_hashes`. `retry(call)` retries the
+        loads' retryable Redis errors (the engine's outage handling)."""
+        if not delta.audience:
+            return
+        t = self.tracker
+        rooms = {e.room_id for e in delta.audience}
+        t.evict(rooms)
+        missing = rooms - t.rooms.keys()
+        if missing:
+            await retry(lambda: load_rooms(self.store, t, missing))
+            self.metrics.loads.inc(len(missing))
+        t.fold(delta.audience, delta.extra_hashes)
+        delta.audience = []  # folded: the events need not stay alive until the apply
+        self.metrics.users.set(t.total_users)
+        if t.untracked != self._untracked:
+            self.metrics.untracked.inc(t.untracked - self._untracked)
+            self._untracked = t.untracked
+        if t.evicted != self._evicted:
+            self.metrics.evictions.inc(t.evicted - self._evicted)
+            self._evicted = t.evicted

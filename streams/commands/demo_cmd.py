@@ -74,6 +74,9 @@ def _start_worker(stack, port: int, quiet: bool, speed: float,
         "ROOMPULSE_ALERTS_MAX_GAP_S": str(max(30.0, 10 * speed)),
         # Keep evaluations at most a broadcast minute apart, so a 60 s stall is still seen.
         "ROOMPULSE_ALERTS_INTERVAL_S": str(max(0.25, min(1.0, 60.0 / speed))),
+        # The demo's reports show regions, age bands and source conversion (off by default:
+        # it costs worker CPU per event, docs/report.md), unless the caller says otherwise.
+        "ROOMPULSE_KPI_AUDIENCE": os.environ.get("ROOMPULSE_KPI_AUDIENCE") or "true",
     }
     log = open(os.devnull, "wb") if quiet else None  # noqa: SIM115 - handed to the child
     return subprocess.Popen(

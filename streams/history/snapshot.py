@@ -68,7 +68,8 @@ def state_fields(state: RoomState | None, minute_ms: int | None = None,
 
 async def read_minute(store: KpiStoreBase, room_id: str, minute_ms: int,
                       state: RoomState | None = None,
-                      previous: dict[str, Any] | None = None) -> dict[str, Any]:
+                      previous: dict[str, Any] | None = None, *,
+                      broadcast_start_ms: int | None = None) -> dict[str, Any]:
     """The counts of [minute_ms, minute_ms + 1 min), online viewers at its end, and the room's
     stage/phase/pinned product/host as `state` gives them (the state when the minute closed;
     `previous`, the row before, for a host who took over later: see `state_fields`)."""
@@ -82,8 +83,10 @@ async def read_minute(store: KpiStoreBase, room_id: str, minute_ms: int,
     row["sources"] = {s.source: {"exposures": _num(s.kpis["exposures"].value),
                                  "entries": _num(s.kpis["entries"].value)}
                       for s in await store.source_kpis(room_id, "1m", now_ms=end)}
-    # Viewers by region, age band and entry source (streams.kpi.audience; {} when off)
-    row["audience"] = await read_audience(store, room_id, minute_ms)
+    # Viewers by region, age band and entry source of the broadcast (streams.kpi.audience; {}
+    # when off or not asked)
+    row["audience"] = {} if broadcast_start_ms is None else \
+        await read_audience(store, room_id, minute_ms, broadcast_start_ms)
     row.update(state_fields(state, minute_ms, previous))
     return row
 

@@ -28,14 +28,20 @@ from typing import Any
 
 from streams.kpi.audience_map import (
     BOUGHT,
+    BY,
     ENTRY,
+    GM,
     INTERACTED,
     INTERACTIONS,
+    IU,
     LOW,
+    METRICS,
     MINUTE_MS,
     OTHER,
     PENDING_FIELDS,
-    UNTRACKED,
+    RE,
+    UV,
+    WT,
     RoomAudience,
     Writes,
     group_field,
@@ -57,6 +63,7 @@ class AudienceTracker:
         self.total_users = 0
         self.seq = 0
         self.untracked = 0  # viewers not attributed since start (a metric reads it)
+        self._fields: list[tuple[str, ...]] = []  # group id -> its minute fields, by METRICS
         self.evicted = 0
 
     def clear(self) -> None:
@@ -89,70 +96,80 @@ class AudienceTracker:
             self.total_users -= size(ra)
             self.evicted += 1
 
-    def fold(self, events: list[Any], extra: dict[str, dict[str, int]]) -> None:
-        """Every event's room must have been `put`. Adds increments to `extra` (key -> field ->
-        amount), the hashes the apply writes next to the KPI buckets."""
+    def fold(self, events: list[Any], extra: dict[str, dict[str, int]],
+             minutes: dict[str, dict[str, int]]) -> None:
+        """Every event's room must have been `put`. Adds increments (key -> field -> amount)
+        to `extra` (the viewer maps) and `minutes` (the minute counters, `<group id>:<metric>`,
+        group 0 = untracked), the hashes the apply writes next to the KPI buckets."""
         self.seq += 1
-        minutes: dict[tuple[str, int], dict[str, int]] = {}
+        seq, rooms = self.seq, self.rooms
+        # (room, minute) -> field -> amount, the field names made once per group (`_fields`)
+        cnt: dict[tuple[str, int], dict[str, int]] = {}
+        fields = self._fields
         writes: Writes = {}
         for e in events:
             room = e.room_id
-            ra = self.rooms[room]
-            ra.touched = self.seq
+            ra = rooms[room]
+            ra.touched = seq
             kind = e.type
             if kind == "broadcast_start":
                 if e.ts > ra.bstart:  # a new broadcast: its viewers are new again
-                    ra = self.rooms[room] = self._new_broadcast(room, ra, e.ts, writes)
+                    ra = rooms[room] = self._new_broadcast(room, ra, e.ts, writes)
                 continue
             ts = e.ts
             mk = (room, ts - ts % MINUTE_MS)
-            c = minutes.get(mk)
+            c = cnt.get(mk)
             if c is None:
-                c = minutes[mk] = {}
+                c = cnt[mk] = {}
             user = e.user_id
             value = ra.users.get(user)
+            first = False
             if value is None:
+                first = True
                 if kind != "enter":
                     self._wait(room, ra, e, kind, writes)
                     continue
-                value = self._new_user(room, ra, e, c, writes)
-                if value is None:
-                    continue
-                pre = ra.prefixes[(value & LOW) >> 2]
-                for p in pre:
-                    c[p + "uv"] = c.get(p + "uv", 0) + 1
+                value = self._new_user(room, ra, e, writes)
+                gid = (value & LOW) >> 2
+                names = fields[gid] if gid < len(fields) else self._names(gid)
+                f = names[UV]
+                c[f] = c.get(f, 0) + 1
+                if not gid:
+                    continue  # untracked: counted, not attributed
                 if user in ra.pending:
-                    value = self._credit(room, ra, user, value, pre, c, writes)
+                    value = self._credit(room, ra, user, value, names, c, writes)
             else:
-                pre = ra.prefixes[(value & LOW) >> 2]
+                gid = (value & LOW) >> 2
+                names = fields[gid] if gid < len(fields) else self._names(gid)
             if kind == "enter":
-                for p in pre:
-                    c[p + "en"] = c.get(p + "en", 0) + 1
+                if not first:  # a first entry is its `uv`; re-entries are counted apart
+                    f = names[RE]
+                    c[f] = c.get(f, 0) + 1
             elif kind == "leave":
-                for p in pre:
-                    c[p + "wt"] = c.get(p + "wt", 0) + e.watch_ms
+                f = names[WT]
+                c[f] = c.get(f, 0) + e.watch_ms
             elif kind in INTERACTIONS:
                 if not value & INTERACTED:
                     self._flag(room, ra, user, value, INTERACTED, writes)
-                    for p in pre:
-                        c[p + "iu"] = c.get(p + "iu", 0) + 1
+                    f = names[IU]
+                    c[f] = c.get(f, 0) + 1
             elif kind == "order":
                 cents = round(e.amount * 100)
                 if e.status == "paid":
                     if not value & BOUGHT:
                         self._flag(room, ra, user, value, BOUGHT, writes)
-                        for p in pre:
-                            c[p + "by"] = c.get(p + "by", 0) + 1
+                        f = names[BY]
+                        c[f] = c.get(f, 0) + 1
                 elif e.status == "refunded":
                     cents = -cents
                 else:
                     continue
-                for p in pre:
-                    c[p + "gm"] = c.get(p + "gm", 0) + cents
+                f = names[GM]
+                c[f] = c.get(f, 0) + cents
         keys = self.keys
-        for (room, minute), counts in minutes.items():
+        for (room, minute), counts in cnt.items():
             if counts:
-                _merge(extra, keys.audience_minute(room, minute), counts)
+                _merge(minutes, keys.audience_minute(room, minute), counts)
         for (room, bstart), (users, groups, pending) in writes.items():
             if users:
                 _merge(extra, keys.audience_users(room, bstart), users)
@@ -169,18 +186,13 @@ class AudienceTracker:
         ra = RoomAudience(start, touched=self.seq)
         since = start // 1000
         users, groups, pending = _writes(writes, room, start)
-        by_gid = {gid: g for g, gid in old.groups.items()}
+        # The groups keep their ids: minute counters already written under them read alike.
+        for group, gid in old.groups.items():
+            ra.add_group(group, gid)
+            groups[group_field(group)] = gid
         for user, value in old.users.items():
-            if value // ENTRY < since:
-                continue
-            group = by_gid[(value & LOW) >> 2]
-            gid = ra.groups.get(group)
-            if gid is None:
-                gid = len(ra.groups) + 1
-                ra.add_group(group, gid)
-                groups[group_field(group)] = gid
-            moved = value // ENTRY * ENTRY + (gid << 2) + (value & 3)
-            ra.users[user] = users[user] = moved
+            if value // ENTRY >= since:
+                ra.users[user] = users[user] = value
         for user, p in old.pending.items():
             ra.pending[user] = p
             for i, n in enumerate(p):
@@ -218,16 +230,22 @@ class AudienceTracker:
                 f = PENDING_FIELDS[i] + user
                 w[f] = w.get(f, 0) + n
 
+    def _names(self, gid: int) -> tuple[str, ...]:
+        """The minute-hash field names of group ids up to `gid` (made once per process)."""
+        while len(self._fields) <= gid:
+            g = len(self._fields)
+            self._fields.append(tuple(f"{g}:{m}" for m in METRICS))
+        return self._fields[gid]
+
     def _credit(self, room: str, ra: RoomAudience, user: str, value: int,
-                pre: tuple[str, str, str], c: dict[str, int], writes: Writes) -> int:
+                names: tuple[str, ...], c: dict[str, int], writes: Writes) -> int:
         """A viewer's first entry: what they did before it counts now, in its minute."""
         flags, watch, cents = ra.pending.pop(user)
         self.total_users -= 1
-        for p in pre:
-            for metric, n in (("iu", flags & INTERACTED), ("by", flags & BOUGHT and 1),
-                              ("wt", watch), ("gm", cents)):
-                if n:
-                    c[p + metric] = c.get(p + metric, 0) + n
+        for i, n in ((IU, flags & INTERACTED), (BY, flags & BOUGHT and 1), (WT, watch),
+                     (GM, cents)):
+            if n:
+                c[names[i]] = c.get(names[i], 0) + n
         users, _, pending = _writes(writes, room, ra.bstart)
         for i, n in enumerate((flags, watch, cents)):
             if n:
@@ -239,29 +257,32 @@ class AudienceTracker:
             users[user] = users.get(user, 0) + flags
         return value
 
-    def _new_user(self, room: str, ra: RoomAudience, e: Any, c: dict[str, int],
-                  writes: Writes) -> int | None:
-        waiting = e.user_id in ra.pending  # counted already
-        if size(ra) - waiting >= self.max_users_per_room or \
+    def _new_user(self, room: str, ra: RoomAudience, e: Any, writes: Writes) -> int:
+        """A viewer's first entry: their value (group 0 when a bound leaves them untracked)."""
+        user = e.user_id
+        waiting = user in ra.pending  # counted already
+        if len(ra.users) + len(ra.pending) - waiting >= self.max_users_per_room or \
                 self.total_users - waiting >= self.max_users:
-            c[UNTRACKED + "uv"] = c.get(UNTRACKED + "uv", 0) + 1
             self.untracked += 1
-            return None
-        region, band = e.region or "", e.age_band or ""
-        if region not in ra.values[0] and len(ra.values[0]) >= self.max_values[0]:
-            region = OTHER
-        if band not in ra.values[1] and len(ra.values[1]) >= self.max_values[1]:
-            band = OTHER
-        group = (region, band, str(e.source or "other"))
-        users, groups, _ = _writes(writes, room, ra.bstart)
+            return 0
+        group = (e.region or "", e.age_band or "", str(e.source or "other"))
         gid = ra.groups.get(group)
-        if gid is None:
-            gid = len(ra.groups) + 1
-            ra.add_group(group, gid)
-            groups[group_field(group)] = gid
+        if gid is None:  # a new group: within the bounds of distinct values?
+            region, band, source = group
+            if region not in ra.values[0] and len(ra.values[0]) >= self.max_values[0]:
+                region = OTHER
+            if band not in ra.values[1] and len(ra.values[1]) >= self.max_values[1]:
+                band = OTHER
+            group = (region, band, source)
+            gid = ra.groups.get(group)
+            if gid is None:
+                gid = len(ra.groups) + 1
+                ra.add_group(group, gid)
+                _writes(writes, room, ra.bstart)[1][group_field(group)] = gid
         value: int = e.ts // 1000 * ENTRY + (gid << 2)
-        ra.users[e.user_id] = value
-        users[e.user_id] = users.get(e.user_id, 0) + value
+        ra.users[user] = value
+        # a new viewer has no increment in this batch yet (a new broadcast's map is new)
+        _writes(writes, room, ra.bstart)[0][user] = value
         self.total_users += 1
         return value
 

@@ -11,8 +11,12 @@ import orjson
 MINUTE_MS = 60_000
 INTERACTIONS = frozenset(("comment", "like", "share", "follow"))
 OTHER = "*"  # the values of a dimension beyond its per-broadcast bound
-UNTRACKED = "x::"  # viewers beyond the user bounds: counted (uv, en), not attributed
+UNTRACKED = 0  # the group id of viewers beyond the user bounds: counted (uv), not attributed
 INTERACTED, BOUGHT = 1, 2
+# The minute counters of a group, each `<group id>:<metric>`: first entries, re-entries, watch
+# ms, first interactions, first paid orders, GMV cents.
+METRICS = ("uv", "re", "wt", "iu", "by", "gm")
+UV, RE, WT, IU, BY, GM = range(6)
 # (room, broadcast start) -> map increments of users, groups, pending (see _writes)
 Writes = dict[tuple[str, int], tuple[dict[str, int], dict[str, int], dict[str, int]]]
 # A viewer's value: first entry (unix s) * _ENTRY + group id * 4 + flags; below 2^53, so the
@@ -31,14 +35,11 @@ class RoomAudience:
     # viewers not entered yet: user -> [flags, watch ms, GMV cents] (hash keys.audience_pending)
     pending: dict[str, list[int]] = field(default_factory=dict)
     groups: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    # per group id: the field-name prefixes of its three dimensions
-    prefixes: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     values: tuple[set[str], set[str]] = field(default_factory=lambda: (set(), set()))
     touched: int = 0  # the fold sequence number that last used the room
 
     def add_group(self, group: tuple[str, str, str], gid: int) -> None:
         self.groups[group] = gid
-        self.prefixes[gid] = (f"r:{group[0]}:", f"a:{group[1]}:", f"s:{group[2]}:")
         self.values[0].add(group[0])
         self.values[1].add(group[1])
 
@@ -70,11 +71,29 @@ def size(ra: RoomAudience) -> int:
     return len(ra.users) + len(ra.pending)
 
 
-def parse_minute(h: dict[str, str]) -> dict[str, dict[str, dict[str, int]]]:
-    """A minute hash as {dim: {value: {metric: n}}} (`x` holds the untracked viewers)."""
+DIMS = ("r", "a", "s")  # region, age band, entry source: the order of a group's values
+
+
+def parse_minute(h: dict[str, str], groups: dict[str, str]
+                 ) -> dict[str, dict[str, dict[str, int]]]:
+    """A minute hash (`<group id>:<metric>` -> n) with its broadcast's groups hash, as
+    {dim: {value: {metric: n}}}; dim `x` holds the untracked viewers."""
+    by_gid = {int(gid): orjson.loads(f) for f, gid in groups.items()}
     out: dict[str, dict[str, dict[str, int]]] = {}
     for f, n in h.items():
-        dim, rest = f[0], f[2:]
-        value, _, metric = rest.rpartition(":")
-        out.setdefault(dim, {}).setdefault(value, {})[metric] = int(n)
+        gid_s, _, metric = f.partition(":")
+        gid = int(gid_s)
+        group = by_gid.get(gid)
+        if gid == UNTRACKED or group is None:
+            c = out.setdefault("x", {}).setdefault("", {})
+            c[metric] = c.get(metric, 0) + int(n)
+            continue
+        for dim, value in zip(DIMS, group, strict=True):
+            c = out.setdefault(dim, {}).setdefault(value, {})
+            c[metric] = c.get(metric, 0) + int(n)
+    for values in out.values():  # stored: first entries (uv) and re-entries (re)
+        for c in values.values():
+            entries = c.get("uv", 0) + c.pop("re", 0)
+            if entries:
+                c["en"] = entries
     return out

@@ -25,8 +25,11 @@ async def load_rooms(store: KpiStoreBase, tracker: AudienceTracker, rooms: set[s
         tracker.put(room, decode_room(bstart, *flat[3 * i:3 * i + 3]))
 
 
-async def read_minute(store: KpiStoreBase, room_id: str,
-                      minute_ms: int) -> dict[str, dict[str, dict[str, Any]]]:
-    """{dim: {value: {metric: n}}} of one minute ({} when nothing was attributed)."""
-    (h,) = await store.read_hashes([store.keys.audience_minute(room_id, minute_ms)])
-    return parse_minute(h)
+async def read_minute(store: KpiStoreBase, room_id: str, minute_ms: int,
+                      broadcast_start_ms: int) -> dict[str, dict[str, dict[str, Any]]]:
+    """{dim: {value: {metric: n}}} of one minute of a broadcast ({} when nothing was
+    attributed): its counters and the broadcast's groups, in one round trip."""
+    keys = store.keys
+    h, groups = await store.read_hashes([keys.audience_minute(room_id, minute_ms),
+                                         keys.audience_groups(room_id, broadcast_start_ms)])
+    return parse_minute(h, groups) if h else {}

@@ -45,10 +45,11 @@ class KpiSettings(BaseSettings):
     anchored_edges_s: list[int] = Field(default_factory=lambda: [1800, 3600], description=(
         "first:N window lengths (s) read exactly to the bucket: the fine buckets around each "
         "broadcast's start + N (and its start and end) are kept as long as coarse ones"))
-    audience: bool = Field(True, description=(
-        "attribute viewers to the region, age band and source of their first entry, live, for "
-        "history's audience breakdowns (a per-viewer map per broadcast in Redis and in worker "
-        "memory; off = no live regions in reports)"))
+    audience: bool = Field(False, description=(
+        "attribute viewers to the region, age band and source of their first entry, live, so "
+        "reports from history have regions, age bands and each source's conversion (a "
+        "per-viewer map per broadcast in Redis and worker memory; measured ~25% more worker "
+        "CPU per event at the bench's mix, docs/report.md; `roompulse demo` turns it on)"))
     audience_max_users_per_room: int = Field(200_000, ge=1, description=(
         "viewers attributed per room and broadcast; further viewers are counted (`untracked`) "
         "but not attributed"))

@@ -59,8 +59,11 @@ class Delta:
     # Events the audience attribution needs (entries, leaves, interactions and orders with a
     # user, broadcast starts), in fold order, when KpiSettings.audience is on ...
     audience: list[Any] = field(default_factory=list)
-    # ... and the hashes it adds (key -> field -> increment): streams.kpi.audience.
+    # ... and the hashes it adds (key -> field -> increment): streams.kpi.audience. Viewer
+    # maps live as long as coarse buckets, minute counters as long as fine ones (history
+    # reads a minute within ROOMPULSE_HISTORY_BACKFILL_MINUTES of its close).
     extra_hashes: dict[str, dict[str, int]] = field(default_factory=dict)
+    extra_minutes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def counter(self, room: str, bucket: int, name: str) -> int:
         """The batch's total for one hash field (both homes above; 0 when none)."""

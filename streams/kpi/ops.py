@@ -79,6 +79,8 @@ def build_ops(
     # increments like the buckets, kept as long as coarse ones.
     for key, counts in delta.extra_hashes.items():
         hashes[key], ttl_of[key] = counts, cttl
+    for key, counts in delta.extra_minutes.items():
+        hashes[key], ttl_of[key] = counts, fttl
     hll: dict[str, set[str]] = {}
     for (room, bucket, kind), users in delta.members.items():
         for res, b, ttl in ((K.FINE, bucket, fttl), (K.COARSE, bucket - bucket % cms, cttl)):

@@ -59,7 +59,7 @@ class AudienceStep:
         if missing:
             await retry(lambda: load_rooms(self.store, t, missing))
             self.metrics.loads.inc(len(missing))
-        t.fold(delta.audience, delta.extra_hashes)
+        t.fold(delta.audience, delta.extra_hashes, delta.extra_minutes)
         delta.audience = []  # folded: the events need not stay alive until the apply
         self.metrics.users.set(t.total_users)
         if t.untracked != self._untracked:

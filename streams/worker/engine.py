@@ -216,6 +216,7 @@ class KpiEngine:
             log.error("audience attribution failed (%s: %s); this batch is applied without it",
                       type(exc).__name__, str(exc)[:200])
             prepared.delta.extra_hashes.clear()
+            prepared.delta.extra_minutes.clear()
             audience.clear()
 
     async def _drain(self) -> None:

@@ -40,7 +40,8 @@ async def test_a_restarted_worker_attributes_like_the_recording(stack, topic_set
     halves[0].write_bytes(b"".join(lines[:len(lines) // 2]))
     halves[1].write_bytes(b"".join(lines[len(lines) // 2:]))
     env = worker_env(stack, topic_settings, f"k{uuid.uuid4().hex[:10]}", new_group(),
-                     ROOMPULSE_HISTORY_DIR=str(tmp_path), ROOMPULSE_HISTORY_INTERVAL_S="1")
+                     ROOMPULSE_HISTORY_DIR=str(tmp_path), ROOMPULSE_HISTORY_INTERVAL_S="1",
+                     ROOMPULSE_KPI_AUDIENCE="true")
     bid = f"room-1@{start}"
     first = WorkerProc(env)
     try:

@@ -16,7 +16,7 @@ KEYS = Keys("t")
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 60_000
 REGIONS = ("广东", "浙江", "a:b}", None)
 BANDS = ("18-23", "24-30", None)
-SOURCES = ("natural", "paid", "follow", "private", "other")
+SOURCES = ("recommend", "search", "follow", "ads", "other")
 
 
 def ev(room: str, ts: int, kind: str, user: str | None = None, **kw) -> SimpleNamespace:
@@ -97,9 +97,11 @@ class FakeRedis:
                                       read(KEYS.audience_groups(room, bstart)),
                                       read(KEYS.audience_pending(room, bstart))))
 
-    def minutes(self, room: str) -> list[dict]:
+    def minutes(self, room: str, bstart: int = T0) -> list[dict]:
         pre = KEYS.audience_minute(room, 0)[:-1]
-        return [{"audience": parse_minute({f: str(n) for f, n in h.items()})}
+        groups = {f: str(n) for f, n in self.h.get(KEYS.audience_groups(room, bstart),
+                                                   {}).items()}
+        return [{"audience": parse_minute({f: str(n) for f, n in h.items()}, groups)}
                 for k, h in sorted(self.h.items()) if k.startswith(pre)]
 
 
@@ -122,8 +124,10 @@ def run(events: list, batch: int, restart_every: int = 0, **kw) -> FakeRedis:
         for room in t.missing(part):
             redis.load(t, room, starts.get(room, 0))
         extra: dict[str, dict[str, int]] = {}
-        t.fold(part, extra)
+        minutes: dict[str, dict[str, int]] = {}
+        t.fold(part, extra, minutes)
         redis.apply(extra)
+        redis.apply(minutes)
         for e in part:
             if e.type == "broadcast_start":
                 starts[e.room_id] = max(starts[e.room_id], e.ts)
@@ -168,7 +172,7 @@ def test_a_new_broadcast_makes_every_viewer_new_again() -> None:
     second = [ev("r", again, "broadcast_start"),
               ev("r", again + 1, "enter", "u1", region="浙江"), ev("r", again + 2, "like", "u1")]
     redis = run(first + second, 2)
-    later = [m for m in redis.minutes("r") if "浙江" in m["audience"].get("r", {})]
+    later = [m for m in redis.minutes("r", again) if "浙江" in m["audience"].get("r", {})]
     assert later == [{"audience": {
         "r": {"浙江": {"uv": 1, "en": 1, "iu": 1}}, "a": {"": {"uv": 1, "en": 1, "iu": 1}},
         "s": {"other": {"uv": 1, "en": 1, "iu": 1}}}}]
@@ -181,9 +185,12 @@ def test_bounds_count_what_they_do_not_attribute() -> None:
     t = tracker(max_users_per_room=5, max_regions=3)
     t.put("r", RoomAudience(0))
     extra: dict[str, dict[str, int]] = {}
-    t.fold(events, extra)
-    minute = parse_minute({f: str(n) for f, n in extra[KEYS.audience_minute("r", T0)].items()})
-    assert minute["x"] == {"": {"uv": 2}} and t.untracked == 2
+    minutes: dict[str, dict[str, int]] = {}
+    t.fold(events, extra, minutes)
+    groups = {f: str(n) for f, n in extra[KEYS.audience_groups("r", T0)].items()}
+    minute = parse_minute({f: str(n) for f, n in minutes[KEYS.audience_minute("r", T0)].items()},
+                          groups)
+    assert minute["x"] == {"": {"uv": 2, "en": 2}} and t.untracked == 2
     assert minute["r"] == {"region-1": {"uv": 1, "en": 1}, "region-2": {"uv": 1, "en": 1},
                            "region-3": {"uv": 1, "en": 1}, OTHER: {"uv": 2, "en": 2}}
     assert len(t.rooms["r"].users) == 5 == t.total_users
@@ -196,7 +203,7 @@ def test_eviction_spares_the_coming_batch_and_the_one_in_flight() -> None:
         t.evict({room})
         if room not in t.rooms:
             t.put(room, RoomAudience(0))
-        t.fold([ev(room, T0, "enter", f"{room}1"), ev(room, T0, "enter", f"{room}2")], {})
+        t.fold([ev(room, T0, "enter", f"{room}1"), ev(room, T0, "enter", f"{room}2")], {}, {})
 
     batch("a")
     batch("b")

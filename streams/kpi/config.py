@@ -54,7 +54,7 @@ class KpiSettings(BaseSettings):
         "viewers attributed per room and broadcast; further viewers are counted (`untracked`) "
         "but not attributed"))
     audience_max_users: int = Field(1_000_000, ge=1, description=(
-        "viewers the worker keeps in memory across rooms (~100 bytes each); above it the rooms "
+        "viewers the worker keeps in memory across rooms (~120 bytes each); above it the rooms "
         "used longest ago are dropped and loaded again from Redis when they come back"))
     audience_max_regions: int = Field(64, ge=1, le=256, description=(
         "regions attributed separately per broadcast; further regions count under `*`"))

@@ -162,7 +162,8 @@ def _products(r: dict[str, Any], lang: str) -> str:
 def _regions(r: dict[str, Any], lang: str) -> str:
     T = texts.tr(lang)
     if not r["regions"]:
-        return f'<section><h2>{T("regions")}</h2><p class="muted">{T("regions_none")}</p></section>'
+        why = T("regions_off" if r.get("audience") == "off" else "regions_none")
+        return f'<section><h2>{T("regions")}</h2><p class="muted">{why}</p></section>'
     rows = "".join(
         f'<tr><td>{escape(x["region"] or T("unknown"))}</td><td class="n">{num(x["uv"])}</td>'
         f'<td class="n">{pct(x["share"])}</td><td class="n">{dur(x["avg_stay_ms"])}</td>'

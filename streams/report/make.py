@@ -85,10 +85,14 @@ def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN"
     # Regions, age bands and each source's conversion: a recording's summary has them from
     # the events, history from the live attribution's minute counters.
     aud = s if "regions" in s else audience_from_minutes(minutes)
+    # where the audience breakdowns come from: the events of a recording, history's live
+    # attribution, or nowhere (history written with attribution off)
+    source = "recording" if "regions" in s else ("live" if aud else "off")
     report = build_report(s, minutes, targets, lang=lang, regions=aud.get("regions"),
                           hosts=hosts, age_bands=aud.get("age_bands"), product_roles=roles,
                           source_conversion=aud.get("source_conversion"), alerts=s.get("alerts"),
                           gmv_target=gmv_target)
+    report["audience"] = source
     if aud.get("audience_untracked"):
         report["audience_untracked"] = aud["audience_untracked"]
     if "earlier" in data:

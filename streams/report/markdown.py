@@ -68,7 +68,7 @@ def render_markdown(r: dict[str, Any]) -> str:
             [x["region"] or T("unknown"), num(x["uv"]), pct(x["share"]), dur(x["avg_stay_ms"]),
              pct(x["interaction_rate"]), pct(x["conversion"])] for x in r["regions"]])
     else:
-        out += [T("regions_none"), ""]
+        out += [T("regions_off" if r.get("audience") == "off" else "regions_none"), ""]
     out += [f"## {T('alerts')}", ""]
     if r["alerts"]:
         out += _table([T("alert_rule"), "", "ms"], [

@@ -91,6 +91,10 @@ _T: dict[str, tuple[str, str]] = {
                      "interaction rate and conversion count each viewer once across the host's "
                      "minutes (HyperLogLog estimates, about 1% error)."),
     "regions_none": ("事件未携带地域信息。", "The events carry no region."),
+    "regions_off": ("本场历史未做受众归因：开启 ROOMPULSE_KPI_AUDIENCE=true，"
+                    "或用录制文件生成报告。",
+                    "No audience attribution in this broadcast's history: turn on "
+                    "ROOMPULSE_KPI_AUDIENCE=true, or make the report from a recording."),
     "footer": ("由 roompulse 生成；数据与实时看板同源。",
                "Made by roompulse from the same figures as the live console."),
     "minutes": ("分钟", "min"),

@@ -82,3 +82,4 @@ async def test_a_restarted_worker_attributes_like_the_recording(stack, topic_set
         [(s["source"], s["conversion"]) for s in want["sources"]]
     assert any(s["conversion"] for s in want["sources"])
     assert "audience_untracked" not in live
+    assert (live["audience"], want["audience"]) == ("live", "recording")

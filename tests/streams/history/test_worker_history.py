@@ -49,8 +49,12 @@ async def test_worker_writes_history_and_serves_reports(stack, topic_settings, t
             assert report["broadcast"]["minutes"] == 20, proc.output()
             assert round(report["gmv"] * 100) == truth["totals"]["net_cents"]
             assert report["orders"] == truth["totals"]["paid_orders"]
+            # attribution is off by default: no regions, and the page says how to get them
+            assert report["audience"] == "off" and report["regions"] == []
             async with http.get(f"{proc.url}/api/broadcasts/{bid}/report?format=html") as r:
-                assert r.status == 200 and "直播复盘报告" in await r.text()
+                html = await r.text()
+                assert r.status == 200 and "直播复盘报告" in html
+                assert "ROOMPULSE_KPI_AUDIENCE=true" in html
             # the console's Reports page is there too (and wants a console login)
             async with http.get(f"{proc.url}/console/api/reports", allow_redirects=False) as r:
                 assert r.status == 302, await r.text()

@@ -29,16 +29,19 @@ class AudienceMetrics:
         self.evictions = Counter("roompulse_audience_room_evictions", (
             "Rooms dropped from worker memory above ROOMPULSE_KPI_AUDIENCE_MAX_USERS"),
             registry=registry)
+        self.failures = Counter("roompulse_audience_failures", (
+            "Batches applied without attribution because it failed for good (see the worker "
+            "log); the worker's viewer maps are read again from Redis"), registry=registry)
 
 
 class AudienceStep:
     def __init__(self, settings: KpiSettings, store: KpiStoreBase,
-                 registry: CollectorRegistry) -> None:
+                 metrics: AudienceMetrics) -> None:
         self.store = store
         self.tracker = AudienceTracker(
             store.keys, settings.audience_max_users_per_room, settings.audience_max_users,
             settings.audience_max_regions, settings.audience_max_age_bands)
-        self.metrics = AudienceMetrics(registry)
+        self.metrics = metrics
         self._untracked, self._evicted = 0, 0
 
     def clear(self) -> None:

@@ -21,7 +21,7 @@ from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings
 from streams.worker import linger
 from streams.worker.accounting import Accounting, quarantine, written_off
-from streams.worker.audience_step import AudienceStep
+from streams.worker.audience_step import AudienceMetrics, AudienceStep
 from streams.worker.broker_watch import BrokerWatch
 from streams.worker.config import WorkerSettings
 from streams.worker.deadletter import DeadLetterSink
@@ -92,7 +92,9 @@ class KpiEngine:
         self._stopping = False
         self._last_commit = 0.0
         self._pending_commit: dict[TopicPartition, int] = {}
-        self.audience = AudienceStep(kpi, store, metrics.registry) if kpi.audience else None
+        # Registered either way: the worker exports the same series whatever its settings.
+        audience_metrics = AudienceMetrics(metrics.registry)
+        self.audience = AudienceStep(kpi, store, audience_metrics) if kpi.audience else None
 
     async def start(self) -> None:
         tune_process(self.worker.mmap_threshold_kib, self.worker.switch_interval_ms)
@@ -218,6 +220,7 @@ class KpiEngine:
             prepared.delta.extra_hashes.clear()
             prepared.delta.extra_minutes.clear()
             audience.clear()
+            audience.metrics.failures.inc()
 
     async def _drain(self) -> None:
         task, self._inflight = self._inflight, None

@@ -3,16 +3,24 @@ tracker does not hold, attribute, bound memory, count (streams.kpi.audience)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from redis.exceptions import ResponseError
 
 from streams.kpi.audience import AudienceTracker
 from streams.kpi.audience_store import load_rooms
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import Delta
 from streams.kpi.store_base import KpiStoreBase
+
+log = logging.getLogger(__name__)
+# What reading a room's maps can fail with for good (not an outage): a key of the wrong type
+# (WRONGTYPE), a value that is not ours.
+UNREADABLE = (ResponseError, ValueError, TypeError, KeyError)
 
 
 class AudienceMetrics:
@@ -30,8 +38,9 @@ class AudienceMetrics:
             "Rooms dropped from worker memory above ROOMPULSE_KPI_AUDIENCE_MAX_USERS"),
             registry=registry)
         self.failures = Counter("roompulse_audience_failures", (
-            "Batches applied without attribution because it failed for good (see the worker "
-            "log); the worker's viewer maps are read again from Redis"), registry=registry)
+            "Rooms of a batch (or whole batches) applied without attribution because it failed "
+            "for good, e.g. a viewer map that cannot be read (see the worker log)"),
+            registry=registry)
 
 
 class AudienceStep:
@@ -43,6 +52,30 @@ class AudienceStep:
             settings.audience_max_regions, settings.audience_max_age_bands)
         self.metrics = metrics
         self._untracked, self._evicted = 0, 0
+
+    async def _load(self, rooms: set[str], retry: Callable[[Callable[[], Awaitable[Any]]],
+                                                         Awaitable[Any]]) -> set[str]:
+        """Load `rooms`; the ones whose maps cannot be read (a key of the wrong type under our
+        prefix, an undecodable value) are returned, logged and counted, one by one."""
+        t = self.tracker
+        try:
+            await retry(lambda: load_rooms(self.store, t, rooms))
+            self.metrics.loads.inc(len(rooms))
+            return set()
+        except UNREADABLE:
+            pass
+        bad = set()
+        for room in sorted(rooms):
+            one = {room}
+            try:
+                await retry(partial(load_rooms, self.store, t, one))
+                self.metrics.loads.inc()
+            except UNREADABLE as exc:
+                bad.add(room)
+                log.error("audience of room %r not attributed in this batch: its viewer map "
+                          "cannot be read (%s: %s)", room, type(exc).__name__, str(exc)[:200])
+        self.metrics.failures.inc(len(bad))
+        return bad
 
     def clear(self) -> None:
         """A batch was not applied, or partitions moved: Redis is the truth again."""
@@ -59,10 +92,12 @@ class AudienceStep:
         rooms = {e.room_id for e in delta.audience}
         t.evict(rooms)
         missing = rooms - t.rooms.keys()
+        events = delta.audience
         if missing:
-            await retry(lambda: load_rooms(self.store, t, missing))
-            self.metrics.loads.inc(len(missing))
-        t.fold(delta.audience, delta.extra_hashes, delta.extra_minutes)
+            unreadable = await self._load(missing, retry)
+            if unreadable:  # those rooms' events go unattributed, the others' are not held up
+                events = [e for e in events if e.room_id not in unreadable]
+        t.fold(events, delta.extra_hashes, delta.extra_minutes)
         delta.audience = []  # folded: the events need not stay alive until the apply
         self.metrics.users.set(t.total_users)
         if t.untracked != self._untracked:

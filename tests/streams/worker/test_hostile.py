@@ -6,11 +6,15 @@ Each test is the regression of one finding of issue 9; each failed on 2a9c105.
 from __future__ import annotations
 
 import time
+import uuid
 
 import orjson
 import pytest
 
 from streams.bench import workload
+from streams.kpi.audience_store import read_minute
+from streams.kpi.config import KpiSettings
+from streams.kpi.store_redis import RedisKpiStore
 from streams.worker.app import redis_client
 from tests.streams.worker.conftest import (
     consumed,
@@ -184,3 +188,73 @@ async def test_redis_losing_its_state_is_detected_and_rebuilt_exactly(
 
 async def _offsets_sum(store, group: str, n: int) -> bool:
     return sum((await store.load_offsets(group)).values()) >= n
+
+
+def _enter(eid: str, ts: int, user: str, region: str) -> bytes:
+    return orjson.dumps({"type": "enter", "event_id": eid, "room_id": "aud", "ts": ts,
+                         "user_id": user, "region": region})
+
+
+def _liked(eid: str, ts: int, user: str, room: str = "aud") -> bytes:
+    return orjson.dumps({"type": "like", "event_id": eid, "room_id": room, "ts": ts,
+                         "user_id": user, "count": 1})
+
+
+@pytest.mark.parametrize("squat", ["map", "minute"])
+async def test_a_squatted_audience_key_costs_one_room_its_attribution_not_the_pipeline(
+        stack, topic_settings, squat):
+    """With live audience attribution on, a key of the wrong type under our prefix:
+    - the viewer map: that room's events go unattributed (counted), its KPIs and every other
+      room's attribution are applied;
+    - a minute's counters: the apply refuses the batch, which is dead-lettered; the worker
+      drops its viewer maps and re-reads what followed.
+    Either way, once the key is gone, attribution goes on exactly."""
+    settings = KpiSettings(key_prefix=f"k{uuid.uuid4().hex[:10]}", audience=True)
+    client = redis_client(stack.redis)
+    store = RedisKpiStore(client, settings)
+    now = int(time.time() * 1000)
+    minute = now - now % 60_000
+    # no broadcast_start: the maps of broadcast start 0
+    squatted = store.keys.audience_users("aud", 0) if squat == "map" else \
+        store.keys.audience_minute("aud", minute)
+    try:
+        await client.set(squatted, "not a hash")
+        first = [("views", b"aud", _enter("a1", minute, "u1", "广东")),
+                 ("interactions", b"aud", _liked("a2", minute + 1, "u1")),
+                 ("interactions", b"other", _liked("o1", minute + 1, "x", room="other"))]
+        await workload.produce(stack.kafka, topic_settings, first)
+        engine = make_engine(stack, topic_settings, settings, store)
+        async with running(engine):
+            await wait_for(lambda: consumed(engine) >= 3, what="first consumed")
+            if squat == "map":
+                await wait_for(lambda: counter(engine, "roompulse_audience_failures_total"),
+                               what="the unreadable map counted")
+            else:
+                await wait_for(lambda: counter(engine, "roompulse_worker_apply_refused_total"),
+                               what="the batch refused")
+            await client.delete(squatted)
+            later = [("views", b"aud", _enter("a3", minute + 2, "u2", "浙江")),
+                     ("interactions", b"aud", _liked("a4", minute + 3, "u2"))]
+            await workload.produce(stack.kafka, topic_settings, later)
+            await wait_for(lambda: consumed(engine) >= 5, what="later consumed")
+
+            async def attributed() -> bool:
+                return "浙江" in (await read_minute(store, "aud", minute, 0)).get("r", {})
+
+            await wait_for(attributed, what="later attributed")
+            # u1's entry was not attributed: u1 is nowhere; u2 is counted once
+            row = await read_minute(store, "aud", minute, 0)
+            assert row["r"] == {"浙江": {"uv": 1, "en": 1, "iu": 1}}
+            if squat == "map":  # nothing was refused: the KPIs have every like
+                await wait_for(lambda: likes(store, "aud"), what="likes applied")
+                assert await likes(store, "aud") == 2
+                assert counter(engine, "roompulse_worker_apply_refused_total") == 0
+                # the other room of the same batch was attributed (its viewer waits for an entry)
+                (pending,) = await store.read_hashes([store.keys.audience_pending("other", 0)])
+                assert pending == {"f:x": "1"}
+        if squat == "minute":
+            letters = await read_dead_letters(stack, topic_settings.deadletter, 1)
+            assert {d["reason"] for d in letters} == {"internal"}
+        accounted(engine)
+    finally:
+        await client.aclose()

@@ -77,6 +77,12 @@ def _start_worker(stack, port: int, quiet: bool, speed: float,
         # The demo's reports show regions, age bands and source conversion (off by default:
         # it costs worker CPU per event, docs/report.md), unless the caller says otherwise.
         "ROOMPULSE_KPI_AUDIENCE": os.environ.get("ROOMPULSE_KPI_AUDIENCE") or "true",
+        # History follows the fast broadcast clock: a minute row each broadcast minute and a
+        # summary every five, so the Reports page has the broadcast while the demo runs.
+        "ROOMPULSE_HISTORY_INTERVAL_S": os.environ.get("ROOMPULSE_HISTORY_INTERVAL_S")
+        or str(max(1.0, 60.0 / speed)),
+        "ROOMPULSE_HISTORY_SUMMARY_INTERVAL_S": os.environ.get(
+            "ROOMPULSE_HISTORY_SUMMARY_INTERVAL_S") or str(max(5.0, 300.0 / speed)),
     }
     log = open(os.devnull, "wb") if quiet else None  # noqa: SIM115 - handed to the child
     return subprocess.Popen(
@@ -156,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  console   {base}/console/{login}", file=out)
         print(f"  metrics   {base}/metrics", file=out)
         print(f"  KPI API   {base}/api/rooms", file=out)
+        print(f"  reports   {base}/console/api/reports  (history in ./roompulse-data)", file=out)
         print(f"  scenarios {' '.join(args.scenario or DEFAULT_SCENARIOS)}  "
               f"(speed ×{args.speed:g}; Ctrl-C stops everything)", file=out, flush=True)
         return asyncio.run(_run(args, stack, topics, base))

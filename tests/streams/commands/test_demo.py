@@ -58,7 +58,19 @@ def _console_alerts(base: str, token: str) -> set[tuple[str, str]]:
     return found
 
 
-def test_demo_alerts_reach_terminal_and_console_and_it_stops_cleanly() -> None:
+def _live_report(base: str) -> dict | None:
+    """The newest broadcast's report from the worker's history API, once it has regions."""
+    with urllib.request.urlopen(f"{base}/api/broadcasts", timeout=5) as resp:
+        listed = json.load(resp)["broadcasts"]
+    if not listed:
+        return None
+    newest = max(listed, key=lambda b: b["start_ms"])["broadcast_id"]
+    with urllib.request.urlopen(f"{base}/api/broadcasts/{newest}/report", timeout=10) as resp:
+        report = json.load(resp)
+    return report if report["regions"] else None
+
+
+def test_demo_alerts_reach_terminal_and_console_and_it_stops_cleanly(tmp_path) -> None:
     marker = f"demo-{os.getpid()}-{time.time_ns()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMPULSE_")}
     env["ROOMPULSE_TEST_MARK"] = marker
@@ -66,8 +78,9 @@ def test_demo_alerts_reach_terminal_and_console_and_it_stops_cleanly() -> None:
     cmd = [sys.executable, "-m", "streams.cli", "demo", "--json", "--speed", "120",
            "--broadcast-minutes", "60", "--duration", "90"]
     started = time.monotonic()
+    # in a directory of its own: the demo writes history to ./roompulse-data
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            env=env, cwd=tmp_path)
     out: list[str] = []
     err: list[str] = []
     pumps = [threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True),
@@ -75,6 +88,7 @@ def test_demo_alerts_reach_terminal_and_console_and_it_stops_cleanly() -> None:
     for t in pumps:
         t.start()
     in_console: set[tuple[str, str]] = set()
+    report = None
     try:
         while proc.poll() is None and time.monotonic() - started < 150:
             text = "".join(err)
@@ -84,6 +98,8 @@ def test_demo_alerts_reach_terminal_and_console_and_it_stops_cleanly() -> None:
                       if a["state"] == "firing"}
             if m and firing >= WANTED and not in_console >= WANTED:
                 in_console = _console_alerts(m.group(1), m.group(2))
+            if m and firing >= WANTED and report is None:
+                report = _live_report(m.group(1))
             time.sleep(0.5)
         proc.wait(30)
     finally:
@@ -102,6 +118,10 @@ def test_demo_alerts_reach_terminal_and_console_and_it_stops_cleanly() -> None:
     assert surge["product_id"] and surge["action"]["zh-CN"] and surge["action"]["en"]
     assert not any(a["room_id"] == "room-3" for a in alerts)  # the baseline room stays quiet
     assert "/metrics" in stderr
+    # the demo attributes viewers live: its history reports have regions and source conversion
+    assert report is not None, stderr[-2000:]
+    assert report["audience"] == "live" and len(report["regions"]) >= 5
+    assert any(s["conversion"] for s in report["sources"])
     deadline = time.monotonic() + 10
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -196,7 +196,7 @@ class KpiEngine:
         for key, _ in parts:
             self.positions.chain[key] = prepared.offsets[key]
         if self.audience is not None:
-            await self._attribute(self.audience, prepared)
+            await self._attribute(self.audience, prepared, generation)
         await self._drain()
         if generation != self._generation:
             # the previous apply found a moved or lost offset and re-seeked everything: this
@@ -207,7 +207,8 @@ class KpiEngine:
         self._inflight = asyncio.create_task(self._finish(prepared, starts, now_ms, started))
         await asyncio.sleep(0)  # let the apply go out before the next batch's CPU work
 
-    async def _attribute(self, audience: AudienceStep, prepared: Prepared) -> None:
+    async def _attribute(self, audience: AudienceStep, prepared: Prepared,
+                         generation: int) -> None:
         """The audience step (streams.worker.audience_step); a failure costs this batch its
         attribution, never the batch."""
         try:
@@ -215,6 +216,11 @@ class KpiEngine:
         except Exception as exc:
             if isinstance(exc, _Retryable) or self._stopping:
                 raise
+            if generation != self._generation:
+                # the apply in flight re-seeked (and dropped the maps) while this batch was
+                # being attributed: the batch is read again, nothing failed
+                audience.clear()
+                return
             log.error("audience attribution failed (%s: %s); this batch is applied without it",
                       type(exc).__name__, str(exc)[:200])
             prepared.delta.extra_hashes.clear()

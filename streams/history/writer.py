@@ -164,8 +164,10 @@ class HistoryWriter:
                     sketches.remember(bid, await self._db(store.sketched_hosts, bid, start))
             rows = []
             for m in range(start, end, MINUTE_MS):
+                # the audience counters exist only with attribution on: no read for nothing
                 row = await read_minute(self.kpis, st.room_id, m, None,
-                                        broadcast_start_ms=st.broadcast_start_ms)
+                                        broadcast_start_ms=st.broadcast_start_ms
+                                        if self.kpis.settings.audience else None)
                 # a minute keeps the stage/phase/pin/host it closed with, however often
                 # rewritten; a host who took over after it leaves it the minute before's
                 row.update(states.setdefault(m, state_fields(st, m, states.get(m - MINUTE_MS))))

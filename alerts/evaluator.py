@@ -1,4 +1,5 @@
-"""One evaluation over every room: read KPIs, step each series' lifecycle, emit alerts."""
+"""One evaluation over every room: read KPIs (here or in a child), then step each series'
+lifecycle (alerts.advance) and save the series."""
 
 from __future__ import annotations
 
@@ -7,17 +8,15 @@ import logging
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from alerts.conditions import Reading
+from alerts.advance import EvalResult, Transition, advance
 from alerts.evalmetrics import EvalMetrics, TickStats
-from alerts.lifecycle import Cond, Series, State, step
+from alerts.lifecycle import Series
 from alerts.logthrottle import LogThrottle, exc_kind
-from alerts.messages import texts
-from alerts.model import Alert, AlertState, Evidence, fingerprint
+from alerts.model import fingerprint
 from alerts.needscache import NeedsCache
 from alerts.reader import BatchReader, KpiReader, ReadRequest, resolve
 from alerts.remote import Readings, RemoteReads, RoomReads
@@ -30,32 +29,7 @@ from schemas.kpis import RoomState
 
 log = logging.getLogger(__name__)
 
-ADVANCE_SLICE_S = 0.005  # longest stretch of lifecycle steps between two yields to the loop
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A series entering a state (for timelines, backtests and logs)."""
-
-    rule: str
-    room_id: str
-    fingerprint: str
-    state: State
-    at: int
-    value: float | None
-    labels: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"rule": self.rule, "room_id": self.room_id, "state": self.state.value,
-                "at": self.at, "value": self.value, "labels": self.labels,
-                "fingerprint": self.fingerprint}
-
-
-@dataclass
-class EvalResult:
-    now_ms: int | None
-    alerts: list[Alert]  # every firing alert, plus those resolved in this evaluation
-    transitions: list[Transition]
+__all__ = ["EvalResult", "Evaluator", "Transition", "in_shard"]
 
 
 class Evaluator:
@@ -299,98 +273,10 @@ class Evaluator:
                        untouched: Callable[[Series], bool]) -> EvalResult:
         if self.series is None:
             raise RuntimeError("Evaluator._advance before the series were loaded (evaluate)")
-        alerts: list[Alert] = []
-        transitions: list[Transition] = []
-        upserts: list[Series] = []
-        deletes: list[str] = []
-        since = time.perf_counter()
-        for i, fp in enumerate(sorted(set(self.series) | set(readings))):
-            # ~10 us a series: 10,000 readings (2,000 rooms read in a tick) held the event loop
-            # ~100 ms in one go; /healthz and the API get their turn every few ms
-            if not i % 128 and time.perf_counter() - since >= ADVANCE_SLICE_S:
-                await asyncio.sleep(0)
-                since = time.perf_counter()
-            rule: Rule | None
-            if fp in readings and readings[fp][0] in rules:
-                rule_id, room_id, reading, minutes = readings[fp]
-                rule = rules[rule_id]
-                prev = self.series.get(fp) or Series(fingerprint=fp, rule=rule.id,
-                                                     room_id=room_id, labels=reading.labels)
-                context = {"evidence": reading.evidence.model_dump(), "minutes": minutes,
-                           "at": now, "product_id": reading.product_id,
-                           "product_name": reading.product_name, "source": reading.source,
-                           "versus": reading.versus}
-                prev = prev.model_copy(update={"context": context})
-                cond = reading.cond
-            else:
-                held = self.series.get(fp)  # not read: one of the series held
-                if held is None:
-                    continue  # read under a rule this pack no longer has: nothing to step
-                prev = held
-                if prev.rule in rules and untouched(prev):
-                    # not read this time (budget, failure): no evidence either way; still firing
-                    if prev.state == State.firing:
-                        alerts.append(build_alert(rules[prev.rule], prev))
-                    continue
-                cond = Cond.clear
-                rule = rules.get(prev.rule)
-            for_ms = rule.for_ if rule else 0
-            keep = rule.keep_firing_for if rule else 0
-            rule = rule or self._known.get(prev.rule)
-            new, trans = step(prev, cond, now, for_ms=for_ms, keep_firing_for_ms=keep,
-                              max_gap_ms=self.max_gap_ms)
-            if trans == State.resolved and fp not in readings:
-                new = new.model_copy(update={"context": as_of(new.context, now)})
-            if trans is not None:
-                transitions.append(Transition(new.rule, new.room_id, fp, trans, now,
-                                              new.context.get("evidence", {}).get("value"),
-                                              new.labels))
-            if new.state in (State.inactive, State.resolved):
-                if self.series.pop(fp, None) is not None:
-                    deletes.append(fp)
-            else:
-                self.series[fp] = new
-                upserts.append(new)
-            if rule is not None and (new.state == State.firing or trans == State.resolved):
-                alerts.append(build_alert(rule, new))
+        result, upserts, deletes = await advance(self.series, rules, self._known, readings,
+                                                 now, untouched, self.max_gap_ms)
         await self.store.save(upserts, deletes)
-        transitions.sort(key=lambda t: (t.room_id, t.rule, t.fingerprint))
-        alerts.sort(key=lambda a: (a.room_id, a.rule, a.fingerprint))
-        return EvalResult(now, alerts, transitions)
-
-
-def as_of(ctx: dict[str, Any], now: int) -> dict[str, Any]:
-    """A series' context moved to `now` when it resolves without a reading this evaluation
-    (product unpinned, scope ended, rule removed): the minute is the minute of resolution,
-    and the last reading's value, which no longer holds, is not restated as the value now."""
-    minutes, at = ctx.get("minutes"), ctx.get("at")
-    if isinstance(minutes, (int, float)) and isinstance(at, int):
-        minutes = minutes + (now - at) / 60_000
-    elif minutes is not None:
-        minutes = None  # stored before "at" existed: unknown rather than stale
-    evidence = dict(ctx.get("evidence") or {})
-    if evidence:
-        evidence.update(value=None, numerator=None, denominator=None)
-    return {**ctx, "minutes": minutes, "at": now, "evidence": evidence}
-
-
-def build_alert(rule: Rule, s: Series) -> Alert:
-    """The Alert for a firing or just-resolved series, worded from its last reading."""
-    ctx = s.context
-    ev = Evidence.model_validate(ctx.get("evidence") or {"kpi": rule.kpi or "", "value": None,
-                                                          "window": rule.window_or_default})
-    reading = Reading(Cond.breach, ev, s.labels, ctx.get("product_id"), ctx.get("product_name"),
-                      ctx.get("source"), ctx.get("versus"))
-    resolved = s.state == State.resolved
-    summary, action = texts(rule, reading, s.room_id, ctx.get("minutes"), resolved)
-    return Alert(
-        fingerprint=s.fingerprint, rule=rule.id, room_id=s.room_id,
-        state=AlertState.resolved if resolved else AlertState.firing,
-        severity=rule.severity, audience=rule.audience, labels={**rule.labels, **s.labels},
-        product_id=reading.product_id, product_name=reading.product_name, source=reading.source,
-        starts_at=s.fired_at or s.last_eval_at or 0, ends_at=s.resolved_at,
-        minutes_since_start=ctx.get("minutes"), evidence=ev, summary=summary, action=action,
-    )
+        return result
 
 
 def in_shard(room_id: str, i: int, n: int) -> bool:

@@ -16,11 +16,13 @@ from streams.kpi.audience_store import load_rooms
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import Delta
 from streams.kpi.store_base import KpiStoreBase
+from streams.worker.retry import Retryable
 
 log = logging.getLogger(__name__)
 # What reading a room's maps can fail with for good (not an outage): a key of the wrong type
 # (WRONGTYPE), a value that is not ours.
 UNREADABLE = (ResponseError, ValueError, TypeError, KeyError)
+Retrier = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
 class AudienceMetrics:
@@ -53,8 +55,7 @@ class AudienceStep:
         self.metrics = metrics
         self._untracked, self._evicted = 0, 0
 
-    async def _load(self, rooms: set[str], retry: Callable[[Callable[[], Awaitable[Any]]],
-                                                         Awaitable[Any]]) -> set[str]:
+    async def _load(self, rooms: set[str], retry: Retrier) -> set[str]:
         """Load `rooms`; the ones whose maps cannot be read (a key of the wrong type under our
         prefix, an undecodable value) are returned, logged and counted, one by one."""
         t = self.tracker
@@ -82,8 +83,26 @@ class AudienceStep:
         self.tracker.clear()
         self.metrics.users.set(0)
 
-    async def run(self, delta: Delta,
-                  retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]) -> None:
+    async def attribute(self, delta: Delta, retry: Retrier, current: Callable[[], bool],
+                        stopping: Callable[[], bool]) -> None:
+        """`run`, where a failure costs this batch its attribution, never the batch. An outage
+        still pending at stop propagates; `current()` false means the apply in flight re-seeked
+        (and dropped the maps) meanwhile: the batch is read again, nothing failed."""
+        try:
+            await self.run(delta, retry)
+        except Exception as exc:
+            if isinstance(exc, Retryable) or stopping():
+                raise
+            self.clear()
+            if not current():
+                return
+            log.error("audience attribution failed (%s: %s); this batch is applied without it",
+                      type(exc).__name__, str(exc)[:200])
+            delta.extra_hashes.clear()
+            delta.extra_minutes.clear()
+            self.metrics.failures.inc()
+
+    async def run(self, delta: Delta, retry: Retrier) -> None:
         """Attribute `delta.audience` into `delta.extra_hashes`. `retry(call)` retries the
         loads' retryable Redis errors (the engine's outage handling)."""
         if not delta.audience:

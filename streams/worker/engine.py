@@ -21,25 +21,22 @@ from streams.kpi.store_redis import RedisKpiStore
 from streams.settings import KafkaSettings
 from streams.worker import linger
 from streams.worker.accounting import Accounting, quarantine, written_off
+from streams.worker.apply_step import ApplyStep
 from streams.worker.audience_step import AudienceMetrics, AudienceStep
 from streams.worker.broker_watch import BrokerWatch
+from streams.worker.commits import AdvisoryCommits
 from streams.worker.config import WorkerSettings
 from streams.worker.deadletter import DeadLetterSink
 from streams.worker.engine_metrics import EngineMetrics
-from streams.worker.errors import is_retryable
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.positions import ANY_START, Positions
 from streams.worker.process import tune_process
 from streams.worker.records import RawRecordConsumer
-from streams.worker.retry import Outage, retry
+from streams.worker.retry import Outage, retry_classified
 
 log = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
 __all__ = ["ANY_START", "REDIS_ERRORS", "KpiEngine"]
-
-
-class _Retryable(Exception):
-    """Wraps an error `is_retryable` says yes to, so `retry` retries exactly those."""
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -90,8 +87,10 @@ class KpiEngine:
         self._inflight: asyncio.Task | None = None
         self._cpu = ThreadPoolExecutor(1, thread_name_prefix="kpi-prepare")
         self._stopping = False
-        self._last_commit = 0.0
-        self._pending_commit: dict[TopicPartition, int] = {}
+        self.commits = AdvisoryCommits(worker.commit_interval_s)
+        self.applier = ApplyStep(store, self.group, metrics, self.more,
+                                 lambda call: self._retry(call, self.redis),
+                                 lambda: self.consumer, lambda: self._stopping)
         # Registered either way: the worker exports the same series whatever its settings.
         audience_metrics = AudienceMetrics(metrics.registry)
         self.audience = AudienceStep(kpi, store, audience_metrics) if kpi.audience else None
@@ -119,7 +118,7 @@ class KpiEngine:
                 log.info("in-flight batch abandoned at stop (%s); it is re-read on restart",
                          type(exc).__name__)
             if self.consumer is not None:
-                await self._commit(force=True)
+                await self.commits.commit(self.consumer, force=True)
                 await self.consumer.stop()
             await self.sink.stop()
         self._cpu.shutdown(wait=False)
@@ -195,8 +194,10 @@ class KpiEngine:
             prepared = quarantine(parts, exc)
         for key, _ in parts:
             self.positions.chain[key] = prepared.offsets[key]
-        if self.audience is not None:
-            await self._attribute(self.audience, prepared, generation)
+        if self.audience is not None:  # a failure costs the batch its attribution, not more
+            await self.audience.attribute(
+                prepared.delta, lambda call: self._retry(call, self.redis),
+                current=lambda: generation == self._generation, stopping=lambda: self._stopping)
         await self._drain()
         if generation != self._generation:
             # the previous apply found a moved or lost offset and re-seeked everything: this
@@ -206,27 +207,6 @@ class KpiEngine:
             return
         self._inflight = asyncio.create_task(self._finish(prepared, starts, now_ms, started))
         await asyncio.sleep(0)  # let the apply go out before the next batch's CPU work
-
-    async def _attribute(self, audience: AudienceStep, prepared: Prepared,
-                         generation: int) -> None:
-        """The audience step (streams.worker.audience_step); a failure costs this batch its
-        attribution, never the batch."""
-        try:
-            await audience.run(prepared.delta, lambda call: self._retry(call, self.redis))
-        except Exception as exc:
-            if isinstance(exc, _Retryable) or self._stopping:
-                raise
-            if generation != self._generation:
-                # the apply in flight re-seeked (and dropped the maps) while this batch was
-                # being attributed: the batch is read again, nothing failed
-                audience.clear()
-                return
-            log.error("audience attribution failed (%s: %s); this batch is applied without it",
-                      type(exc).__name__, str(exc)[:200])
-            prepared.delta.extra_hashes.clear()
-            prepared.delta.extra_minutes.clear()
-            audience.clear()
-            audience.metrics.failures.inc()
 
     async def _drain(self) -> None:
         task, self._inflight = self._inflight, None
@@ -248,9 +228,9 @@ class KpiEngine:
         if outcome in (Outcome.APPLIED, Outcome.REPLAY):
             self.accounting.batch(p, self._highwater, started, now_ms)
             for (topic, partition), nxt in p.offsets.items():
-                self._pending_commit[TopicPartition(topic, partition)] = nxt
+                self.commits.passed(topic, partition, nxt)
                 self.positions.passed((topic, partition), nxt)
-            await self._commit()
+            await self.commits.commit(self.consumer)
             if refused and self.audience is not None:
                 # The refused batch's attribution was never written, and the next batch was
                 # attributed on top of it: that one is read again from the stored offsets.
@@ -258,64 +238,15 @@ class KpiEngine:
 
     async def _retry(self, call, outage: Outage):
         """`call()` until it succeeds, retrying only retryable errors; gives up when stopping."""
-        async def attempt():
-            try:
-                return await call()
-            except Exception as exc:
-                if is_retryable(exc):
-                    raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
-                raise
-
-        return await retry(attempt, outage, (_Retryable,), cap_s=self.worker.retry_cap_s,
-                           should_stop=lambda: self._stopping)
+        return await retry_classified(call, outage, cap_s=self.worker.retry_cap_s,
+                                      should_stop=lambda: self._stopping)
 
     async def _apply(self, p: Prepared, starts: dict, now_ms: int) -> Outcome:
-        paused = False
-
-        async def attempt():
-            nonlocal paused
-            t0 = time.perf_counter()
-            try:
-                result = await self.store.apply(p.delta, p.offsets, self.group, now_ms, starts)
-            except Exception:
-                if not paused and self.consumer is not None:
-                    self.consumer.pause(*self.consumer.assignment())  # stop fetching
-                    paused = True
-                raise
-            self.metrics.apply_seconds.observe(time.perf_counter() - t0)
-            return result
-
-        try:
-            result = await self._retry(attempt, self.redis)
-        except Exception as exc:
-            if isinstance(exc, _Retryable) or self._stopping:
-                raise
-            # Not retryable (a script error, a bad reply): the batch cannot be written as is.
-            log.error("apply refused by Redis (%s: %s); dead-lettering the batch's events",
-                      type(exc).__name__, str(exc)[:200])
-            return Outcome.REFUSED
-        finally:
-            if paused and self.consumer is not None:
-                self.consumer.resume(*self.consumer.assignment())
-        if result.outcome is Outcome.REFUSED:
-            log.error("apply refused: %s; dead-lettering the batch's events", result.detail)
-        elif result.outcome is Outcome.MOVED:
-            log.warning("batch not applied: a stored offset is not where the batch starts "
-                        "(another worker moved on, or a gap): %s; resuming from the stored "
-                        "offsets", result.detail)
-            self.more.moved.inc()
-            await self._reseek_all()
-        elif result.outcome is Outcome.CUT:
-            cuts = result.cuts()
-            log.info("a batch cut short by a crash is re-read alone up to where it ended: %s",
-                     ", ".join(f"{t}:{p}@{c}" for (t, p), c in sorted(cuts.items())))
-            self.positions.cuts.update(cuts)
-            await self._reseek_all()
-        elif result.outcome is Outcome.LOST:
-            log.error("Redis lost the KPI state (offset %s is gone: restart without "
-                      "persistence, failover to an empty replica or FLUSHALL); rebuilding from "
-                      "the earliest retained offsets", result.detail)
-            self.more.state_lost.inc()
+        """Apply (streams.worker.apply_step), then move positions as the outcome says."""
+        result = await self.applier.apply(p, starts, now_ms)
+        if result.outcome is Outcome.CUT:
+            self.positions.cuts.update(result.cuts())
+        if result.outcome in (Outcome.MOVED, Outcome.CUT, Outcome.LOST):
             await self._reseek_all()
         return result.outcome
 
@@ -357,32 +288,18 @@ class KpiEngine:
         if self.audience is not None:
             self.audience.clear()
         stored = await self._load_offsets()
-        earliest = await self._log_starts([tp for tp in assigned
-                                           if not stored.get((tp.topic, tp.partition))])
+        if self.consumer is None:  # assignments only happen to a started consumer
+            return
+        earliest = await self.consumer.log_starts(
+            [tp for tp in assigned if not stored.get((tp.topic, tp.partition))])
         for tp in assigned:
             key = (tp.topic, tp.partition)
             self.state.forget(key)
-            # Not seek_to_beginning(): it resets lazily and can rewind a partition whose first
-            # records were already fetched. The log start is asked for explicitly, so records
-            # fetched before a re-seek (after a state loss) cannot pass as the start.
-            if self.consumer is None:  # assignments only happen to a started consumer
-                return
             self.consumer.seek(tp, self.positions.resume(
                 key, stored.get(key), earliest.get(tp), self.worker.dedup_size))
         log.info("assigned %d partitions (%d resumed from Redis offsets)",
                  len(assigned), sum(1 for tp in assigned if stored.get((tp.topic, tp.partition))))
         self.assigned_once.set()
-
-    async def _log_starts(self, tps: list) -> dict:
-        """The earliest retained offset of each partition ({} when the broker cannot say)."""
-        if not tps or self.consumer is None:
-            return {}
-        try:
-            return await asyncio.wait_for(self.consumer.beginning_offsets(tps), 10)
-        except Exception as exc:  # noqa: BLE001 - fall back to "wherever the log starts"
-            log.warning("could not read the log start of %d partitions (%s); starting at the "
-                        "first record fetched", len(tps), type(exc).__name__)
-            return {}
 
     async def _revoked(self, revoked) -> None:
         async with self._lock:  # finish the in-flight batch first
@@ -390,7 +307,7 @@ class KpiEngine:
                 await self._drain()
             except Exception as exc:  # noqa: BLE001 - the new owner resumes from Redis
                 log.info("in-flight batch abandoned at revocation (%s)", type(exc).__name__)
-            await self._commit(force=True)
+            await self.commits.commit(self.consumer, force=True)
             if self.audience is not None:
                 self.audience.clear()  # the rooms of the revoked partitions move elsewhere
             for tp in revoked:
@@ -398,23 +315,5 @@ class KpiEngine:
                 self.positions.forget(key)
                 self.state.forget(key)
                 self.accounting.backlog.pop(key, None)
-                self._pending_commit.pop(tp, None)
+                self.commits.forget(tp)
                 self.metrics.forget_partition(tp.topic, tp.partition)
-
-    async def _commit(self, force: bool = False) -> None:
-        """Best-effort Kafka commit, for lag tools only; Redis offsets are the truth."""
-        now = time.monotonic()
-        if not self._pending_commit or (not force and now - self._last_commit
-                                        < self.worker.commit_interval_s):
-            return
-        self._last_commit = now
-        owned = self.consumer.assignment() if self.consumer is not None else set()
-        pending = {tp: o for tp, o in self._pending_commit.items() if tp in owned}
-        self._pending_commit.clear()
-        if not pending or self.consumer is None:
-            return
-        try:
-            await self.consumer.commit(pending)
-        except Exception as exc:  # noqa: BLE001 - a failed advisory commit must not stop the loop
-            log.debug("advisory Kafka commit failed: %s", exc)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from functools import partial
@@ -119,3 +120,18 @@ class RawRecordConsumer(AIOKafkaConsumer):
         for tp, result in held.items():  # anything buffered during start-up
             raw[tp] = result
         fetcher._records = raw
+
+    async def log_starts(self, tps: list) -> dict:
+        """The earliest retained offset of each partition ({} when the broker cannot say).
+
+        Not seek_to_beginning(): it resets lazily and can rewind a partition whose first
+        records were already fetched; asked for explicitly, records fetched before a re-seek
+        (after a state loss) cannot pass as the start."""
+        if not tps:
+            return {}
+        try:
+            return await asyncio.wait_for(self.beginning_offsets(tps), 10)
+        except Exception as exc:  # noqa: BLE001 - fall back to "wherever the log starts"
+            log.warning("could not read the log start of %d partitions (%s); starting at the "
+                        "first record fetched", len(tps), type(exc).__name__)
+            return {}

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from streams.worker.errors import is_retryable
+
 T = TypeVar("T")
 
 
@@ -59,3 +61,26 @@ async def retry(
             continue
         outage.ok()
         return result
+
+
+class Retryable(Exception):
+    """Wraps an error `is_retryable` says yes to, so `retry_classified` retries exactly those."""
+
+
+async def retry_classified(call: Callable[[], Awaitable[T]], outage: Outage, *, cap_s: float,
+                           should_stop: Callable[[], bool]) -> T:
+    """`call()` until it succeeds, retrying only what `is_retryable` classifies as an outage.
+
+    Anything else (a script error, a poison record) propagates at once: retrying it would send
+    the same bytes to the same answer. A retryable error still pending when `should_stop()`
+    says so surfaces as `Retryable`.
+    """
+    async def attempt() -> T:
+        try:
+            return await call()
+        except Exception as exc:
+            if is_retryable(exc):
+                raise Retryable(f"{type(exc).__name__}: {exc}") from exc
+            raise
+
+    return await retry(attempt, outage, (Retryable,), cap_s=cap_s, should_stop=should_stop)

@@ -56,6 +56,22 @@ async def run_latency(kafka: KafkaSettings, topics: TopicSettings, api: str, rat
                 await asyncio.sleep(0.01)
 
     poller = asyncio.create_task(poll())
+    offered = await offer(kafka, topics, rate, seconds, sent_at, rooms)
+    done.set()
+    try:
+        await asyncio.wait_for(poller, 30)
+    except TimeoutError:
+        say(f"latency: only {len(seen_at)}/{len(sent_at)} markers became visible")
+    lat_ms = [(seen_at[k] - sent_at[k]) * 1000 for k in sent_at if k in seen_at]
+    return {"offered_events_per_s": round(offered), "markers": len(sent_at),
+            "markers_visible": len(lat_ms), "p50_ms": _r(percentile(lat_ms, 50)),
+            "p99_ms": _r(percentile(lat_ms, 99))}
+
+
+async def offer(kafka: KafkaSettings, topics: TopicSettings, rate: float, seconds: float,
+                sent_at: dict[int, float], rooms: int = 10) -> float:
+    """Produce `rate` events/s of the bench's mix for `seconds`, plus a marker like every
+    MARKER_EVERY_S (marker k's send time in `sent_at[k]`); returns the rate offered."""
     cycle = itertools.cycle(workload.CYCLE)
     sent = 0
     async with EventProducer(kafka, topics) as producer:
@@ -79,16 +95,7 @@ async def run_latency(kafka: KafkaSettings, topics: TopicSettings, api: str, rat
                 next_marker += MARKER_EVERY_S
             await producer.ship_all()
             await asyncio.sleep(TICK_S)
-        offered = sent / (time.perf_counter() - t0)
-    done.set()
-    try:
-        await asyncio.wait_for(poller, 30)
-    except TimeoutError:
-        say(f"latency: only {len(seen_at)}/{len(sent_at)} markers became visible")
-    lat_ms = [(seen_at[k] - sent_at[k]) * 1000 for k in sent_at if k in seen_at]
-    return {"offered_events_per_s": round(offered), "markers": len(sent_at),
-            "markers_visible": len(lat_ms), "p50_ms": _r(percentile(lat_ms, 50)),
-            "p99_ms": _r(percentile(lat_ms, 99))}
+        return sent / (time.perf_counter() - t0)
 
 
 def _r(v: float | None) -> float | None:

@@ -73,7 +73,7 @@ async def read_all(kafka: KafkaSettings, topics: list[str], partitions: int, exp
         while n < expect and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=worker.fetch_timeout_ms)
             if not batch:
-                if n and await _at_end(consumer, tps):
+                if n and await at_end(consumer, tps):
                     break
                 continue
             if not n:  # the clock starts at the first records, as the worker's does
@@ -88,7 +88,7 @@ async def read_all(kafka: KafkaSettings, topics: list[str], partitions: int, exp
             "rooms": len({room for room, _ in counts}), "counted": sum(counts.values())}
 
 
-async def _at_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> bool:
+async def at_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> bool:
     """Every partition's position reached its highwater (known once a fetch answered)."""
     for tp in tps:
         hw = consumer.highwater(tp)

@@ -59,12 +59,20 @@ async def test_sigterm_while_applies_retry_against_a_dead_redis(stack, topic_set
 
 async def test_sigterm_while_the_broker_is_unreachable(proxied, kpi_settings):  # noqa: F811 - fixture
     ours, topics, proxy = proxied
-    env = worker_env(ours, topics, kpi_settings.key_prefix, new_group())
+    group = new_group()
+    env = worker_env(ours, topics, kpi_settings.key_prefix, group)
     proc = WorkerProc(env)
+    client = redis_client(ours.redis)
+    store = RedisKpiStore(client, kpi_settings)
     try:
         await proc.wait_ready()
         w = workload.build(2, 50, int(time.time() * 1000))
         await workload.produce(ours.kafka, topics, w.messages)
+        # Cut only once the KPI loop owns its partitions and fetches: cut during its group
+        # join (a loaded CI machine), it has nothing assigned to find silent, and this test
+        # is about stopping while it retries a broker it was reading from.
+        await wait_for(lambda: _at_least(lambda: _applied(store, group), len(w.messages)), 30,
+                       "the events applied")
         await proxy.cut()
         await wait_for(says(proc, "Kafka broker unavailable"), 20, "the outage noticed")
         elapsed, rc = await sigterm(proc)
@@ -72,6 +80,11 @@ async def test_sigterm_while_the_broker_is_unreachable(proxied, kpi_settings):  
         assert rc is not None and elapsed < REQUIRED_S, (elapsed, proc.output())
     finally:
         proc.stop()
+        await client.aclose()
+
+
+async def _applied(store: RedisKpiStore, group: str) -> int:
+    return sum((await store.load_offsets(group)).values())
 
 
 async def test_sigterm_mid_stream_then_restart_is_exact(stack, topic_settings, kpi_settings):

@@ -2,11 +2,12 @@
 the viewer does later, counted per minute (pure: no I/O; the worker loads and applies).
 
 A viewer is counted under the group of their FIRST entry of the broadcast (as the report's
-recording path does, streams.report.audience): `uv` when they first enter, `en` for every
-entry, `wt` for the watch time of their leaves, `iu` at their first interaction, `by` at
+recording path does, streams.report.audience): `uv` when they first enter, `re` for each
+entry after that, `wt` for the watch time of their leaves, `iu` at their first interaction, `by` at
 their first paid order, `gm` for their paid minus refunded amount (cents). Each counter goes
-to the minute of its event, once per dimension (`r:` region, `a:` age band, `s:` source), so
-the sum of a broadcast's minutes is exact, distinct counts included.
+to the minute of its event under the viewer's group id (one region, age band and source;
+streams.kpi.audience_map.parse_minute splits it by dimension), so the sum of a broadcast's
+minutes is exact, distinct counts included.
 
 Events come from several topics (views, interactions, orders, control), so a viewer's like or
 order can be folded before their entry: what a viewer does before the worker has seen their

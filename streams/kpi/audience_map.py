@@ -19,7 +19,7 @@ METRICS = ("uv", "re", "wt", "iu", "by", "gm")
 UV, RE, WT, IU, BY, GM = range(6)
 # (room, broadcast start) -> map increments of users, groups, pending (see _writes)
 Writes = dict[tuple[str, int], tuple[dict[str, int], dict[str, int], dict[str, int]]]
-# A viewer's value: first entry (unix s) * _ENTRY + group id * 4 + flags; below 2^53, so the
+# A viewer's value: first entry (unix s) * ENTRY + group id * 4 + flags; below 2^53, so the
 # apply's increments (Lua numbers are doubles) stay exact. Group ids stay below 2^18: the
 # settings bound regions (256) x age bands (32) x sources.
 ENTRY = 1 << 20
@@ -28,7 +28,8 @@ LOW = ENTRY - 1
 
 @dataclass(slots=True)
 class RoomAudience:
-    """One room's current broadcast: viewers (user -> group id * 4 + flags) and groups."""
+    """One room's current broadcast: viewers (user -> value, the layout above), viewers not
+    entered yet, and groups."""
 
     bstart: int
     users: dict[str, int] = field(default_factory=dict)

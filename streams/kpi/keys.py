@@ -50,8 +50,8 @@ class Keys:
         return f"{self.prefix}:{{{room_id}}}:hs:{broadcast_start_ms}:{kind}:{host_id}"
 
     def audience_users(self, room_id: str, broadcast_start_ms: int) -> str:
-        """Hash user_id -> group id * 4 + flags (1: interacted, 2: paid) of one broadcast's
-        viewers (streams.kpi.audience); written as increments by the apply."""
+        """Hash user_id -> first entry (s) * 2^20 + group id * 4 + flags (1: interacted, 2:
+        paid) of one broadcast's viewers (streams.kpi.audience_map); written as increments."""
         return f"{self.prefix}:{{{room_id}}}:au:u:{broadcast_start_ms}"
 
     def audience_groups(self, room_id: str, broadcast_start_ms: int) -> str:
@@ -63,8 +63,8 @@ class Keys:
         return f"{self.prefix}:{{{room_id}}}:au:p:{broadcast_start_ms}"
 
     def audience_minute(self, room_id: str, minute_ms: int) -> str:
-        """Hash `<dim>:<value>:<metric>` -> count: one minute's audience counters per region
-        (`r`), age band (`a`) and entry source (`s`); the history writer reads it."""
+        """Hash `<group id>:<metric>` -> count: one minute's audience counters per group of
+        region, age band and entry source (audience_groups; 0: untracked); history reads it."""
         return f"{self.prefix}:{{{room_id}}}:au:m:{minute_ms}"
 
     def state(self, room_id: str) -> str:

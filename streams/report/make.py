@@ -82,12 +82,14 @@ def report_from_data(data: dict[str, Any], targets: Targets, lang: str = "zh-CN"
     hosts = s["hosts"] if "hosts" in s else hosts_from_minutes(minutes, s.get("hosts_distinct"))
     roles = s["product_roles"] if "product_roles" in s else \
         roles_from_minutes(minutes, s.get("products", []))
-    # Regions, age bands and each source's conversion: a recording's summary has them from
-    # the events, history from the live attribution's minute counters.
-    aud = s if "regions" in s else audience_from_minutes(minutes)
-    # where the audience breakdowns come from: the events of a recording, history's live
-    # attribution, or nowhere (history written with attribution off)
-    source = "recording" if "regions" in s else ("live" if aud else "off")
+    # Regions, age bands and each source's conversion: a recording's summary has them from its
+    # events, history from the live attribution's minute counters, or nowhere (history
+    # written with attribution off).
+    if "regions" in s:
+        aud, source = s, "recording"
+    else:
+        aud = audience_from_minutes(minutes)
+        source = "live" if aud else "off"
     report = build_report(s, minutes, targets, lang=lang, regions=aud.get("regions"),
                           hosts=hosts, age_bands=aud.get("age_bands"), product_roles=roles,
                           source_conversion=aud.get("source_conversion"), alerts=s.get("alerts"),

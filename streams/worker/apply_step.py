@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from streams.ingest.prepare import Prepared
 from streams.kpi.store_base import ApplyResult, Outcome
@@ -19,10 +18,9 @@ from streams.kpi.store_redis import RedisKpiStore
 from streams.worker.engine_metrics import EngineMetrics
 from streams.worker.metrics import WorkerMetrics
 from streams.worker.records import RawRecordConsumer
-from streams.worker.retry import Retryable
+from streams.worker.retry import Retrier, Retryable
 
 log = logging.getLogger("streams.worker.engine")  # operators grep the engine's logger for these
-Retrier = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
 class ApplyStep:

@@ -4,9 +4,8 @@ tracker does not hold, attribute, bound memory, count (streams.kpi.audience)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from redis.exceptions import ResponseError
@@ -16,13 +15,12 @@ from streams.kpi.audience_store import load_rooms
 from streams.kpi.config import KpiSettings
 from streams.kpi.fold import Delta
 from streams.kpi.store_base import KpiStoreBase
-from streams.worker.retry import Retryable
+from streams.worker.retry import Retrier, Retryable
 
 log = logging.getLogger(__name__)
 # What reading a room's maps can fail with for good (not an outage): a key of the wrong type
 # (WRONGTYPE), a value that is not ours.
 UNREADABLE = (ResponseError, ValueError, TypeError, KeyError)
-Retrier = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
 class AudienceMetrics:

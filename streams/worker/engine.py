@@ -89,7 +89,7 @@ class KpiEngine:
         self._stopping = False
         self.commits = AdvisoryCommits(worker.commit_interval_s)
         self.applier = ApplyStep(store, self.group, metrics, self.more,
-                                 lambda call: self._retry(call, self.redis),
+                                 self._retry_redis,
                                  lambda: self.consumer, lambda: self._stopping)
         # Registered either way: the worker exports the same series whatever its settings.
         audience_metrics = AudienceMetrics(metrics.registry)
@@ -196,7 +196,7 @@ class KpiEngine:
             self.positions.chain[key] = prepared.offsets[key]
         if self.audience is not None:  # a failure costs the batch its attribution, not more
             await self.audience.attribute(
-                prepared.delta, lambda call: self._retry(call, self.redis),
+                prepared.delta, self._retry_redis,
                 current=lambda: generation == self._generation, stopping=lambda: self._stopping)
         await self._drain()
         if generation != self._generation:
@@ -241,6 +241,9 @@ class KpiEngine:
         return await retry_classified(call, outage, cap_s=self.worker.retry_cap_s,
                                       should_stop=lambda: self._stopping)
 
+    async def _retry_redis(self, call):
+        return await self._retry(call, self.redis)
+
     async def _apply(self, p: Prepared, starts: dict, now_ms: int) -> Outcome:
         """Apply (streams.worker.apply_step), then move positions as the outcome says."""
         result = await self.applier.apply(p, starts, now_ms)
@@ -271,7 +274,7 @@ class KpiEngine:
         return records
 
     async def _load_offsets(self) -> dict[tuple[str, int], int]:
-        return await self._retry(lambda: self.store.load_offsets(self.group), self.redis)
+        return await self._retry_redis(lambda: self.store.load_offsets(self.group))
 
     async def _assigned(self, assigned) -> None:
         async with self._lock:  # no apply may straddle an assignment

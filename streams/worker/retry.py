@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from streams.worker.errors import is_retryable
 
@@ -61,6 +61,10 @@ async def retry(
             continue
         outage.ok()
         return result
+
+
+# `retry(call)`: awaits `call()` until it succeeds, under the caller's outage handling.
+Retrier = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
 class Retryable(Exception):

@@ -28,6 +28,22 @@ async def _report(http: aiohttp.ClientSession, url: str, bid: str) -> dict | Non
         return await r.json() if r.status == 200 else None
 
 
+async def _feed(stack, topics, proc: WorkerProc, half, bid: str, done, timeout: float
+                ) -> dict | None:
+    """Replay `half`, then poll `proc`'s history report of `bid` until `done(report)`."""
+    async with EventProducer(stack.kafka, topics) as producer:
+        await replay(half, producer)
+    report = None
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            report = await _report(http, proc.url, bid)
+            if report is not None and done(report):
+                break
+            await asyncio.sleep(0.3)
+    return report
+
+
 async def test_a_restarted_worker_attributes_like_the_recording(stack, topic_settings,
                                                                 tmp_path):
     now = int(time.time() * 1000)
@@ -46,29 +62,16 @@ async def test_a_restarted_worker_attributes_like_the_recording(stack, topic_set
     first = WorkerProc(env)
     try:
         await first.wait_ready()
-        async with EventProducer(stack.kafka, topic_settings) as producer:
-            await replay(halves[0], producer)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and await _report(http, first.url, bid) is None:
-                await asyncio.sleep(0.3)
+        await _feed(stack, topic_settings, first, halves[0], bid, lambda _: True, 30)
         first.kill()  # mid-broadcast, whatever it was doing
     finally:
         first.stop()
     second = WorkerProc(env)
     try:
         await second.wait_ready()
-        async with EventProducer(stack.kafka, topic_settings) as producer:
-            await replay(halves[1], producer)
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
-            deadline = time.monotonic() + 60
-            live = None
-            while time.monotonic() < deadline:
-                live = await _report(http, second.url, bid)
-                if live and live["broadcast"]["minutes"] == 20 and \
-                        round(live["gmv"] * 100) == truth["totals"]["net_cents"]:
-                    break
-                await asyncio.sleep(0.5)
+        live = await _feed(stack, topic_settings, second, halves[1], bid,
+                           lambda r: r["broadcast"]["minutes"] == 20
+                           and round(r["gmv"] * 100) == truth["totals"]["net_cents"], 60)
         assert live is not None, second.output()
         assert round(live["gmv"] * 100) == truth["totals"]["net_cents"], second.output()
     finally:

@@ -87,7 +87,8 @@ class KpiEngine:
         self._inflight: asyncio.Task | None = None
         self._cpu = ThreadPoolExecutor(1, thread_name_prefix="kpi-prepare")
         self._stopping = False
-        self.commits = AdvisoryCommits(worker.commit_interval_s)
+        self.commits = AdvisoryCommits(worker.commit_interval_s,
+                                       on_failure=self.more.commits_failed.inc)
         self.applier = ApplyStep(store, self.group, metrics, self.more,
                                  self._retry_redis,
                                  lambda: self.consumer, lambda: self._stopping)
@@ -118,7 +119,9 @@ class KpiEngine:
                 log.info("in-flight batch abandoned at stop (%s); it is re-read on restart",
                          type(exc).__name__)
             if self.consumer is not None:
-                await self.commits.commit(self.consumer, force=True)
+                if not self.broker.down:  # no coordinator to answer: not worth the wait
+                    await self.commits.commit(self.consumer, force=True)
+                await self.commits.close()
                 await self.consumer.stop()
             await self.sink.stop()
         self._cpu.shutdown(wait=False)

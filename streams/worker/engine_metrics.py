@@ -34,6 +34,10 @@ class EngineMetrics:
         self.refused = Counter("roompulse_worker_apply_refused_total",
                                "Batches Redis refused for good (wrong key type, script error); "
                                "their events are dead-lettered internal", registry=registry)
+        self.commits_failed = Counter(
+            "roompulse_worker_advisory_commits_failed_total",
+            "Advisory Kafka offset commits (for lag tools; Redis offsets decide where a worker "
+            "resumes) that failed or got no answer in time", registry=registry)
         self.live_rooms = Gauge("roompulse_worker_live_rooms",
                                 "Rooms this worker tracks (bounded by "
                                 "ROOMPULSE_KPI_MAX_LIVE_ROOMS)", registry=registry)

@@ -74,7 +74,10 @@ async def test_sigterm_while_the_broker_is_unreachable(proxied, kpi_settings):  
         await wait_for(lambda: _at_least(lambda: _applied(store, group), len(w.messages)), 30,
                        "the events applied")
         await proxy.cut()
-        await wait_for(says(proc, "Kafka broker unavailable"), 20, "the outage noticed")
+        try:
+            await wait_for(says(proc, "Kafka broker unavailable"), 20, "the outage noticed")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the worker said:\n{proc.output()[-6000:]}") from None
         elapsed, rc = await sigterm(proc)
         print(f"SIGTERM with Kafka down: exit {rc} after {elapsed:.2f}s")
         assert rc is not None and elapsed < REQUIRED_S, (elapsed, proc.output())

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from alerts.model import Alert, AlertState, Audience
 from alerts.sinks.errors import DeliveryError
+from alerts.sinks.publish import DEFAULT_WAIT_S, SendFn, publish
 from alerts.sinks.text import host_text
 
 log = logging.getLogger(__name__)
 
-# send(topic, key, value): e.g. a wrapper over aiokafka's producer.send_and_wait.
-SendFn = Callable[[str, bytes, bytes], Awaitable[object]]
 DEFAULT_TOPIC = "roompulse.nudges"
 
 
@@ -60,8 +59,10 @@ class NudgeTopicSink:
         language: Literal["zh-CN", "en"] = "zh-CN",
         audience: Sequence[Audience] = (Audience.host,),
         send_resolved: bool = False,
+        wait_s: float = DEFAULT_WAIT_S,
     ) -> None:
         self._send = send
+        self.wait_s = wait_s  # for the broker's acknowledgement (alerts.sinks.publish)
         self.topic = topic
         self.language = language
         self.audience = frozenset(audience)
@@ -72,18 +73,13 @@ class NudgeTopicSink:
             return False
         return bool(self.audience & set(alert.audience))
 
-    async def send(self, alerts: Sequence[Alert]) -> None:
+    async def send(self, alerts: Sequence[Alert]) -> str:
         todo = [a for a in alerts if self.wants(a)]
-        for i, alert in enumerate(todo):
-            value = Nudge.of(alert, self.language).model_dump_json().encode()
-            try:
-                await self._send(self.topic, alert.room_id.encode(), value)
-            except (ValueError, TypeError) as exc:  # the message itself is wrong: final
-                raise DeliveryError(f"nudges: cannot publish {alert.fingerprint}: {exc}",
-                                    retryable=False, undelivered=tuple(todo[i:])) from exc
-            except Exception as exc:  # broker errors are transient from a sink's point of view
-                log.warning("nudges: publish to %s failed: %s", self.topic, type(exc).__name__)
-                raise DeliveryError(
-                    f"nudges: publish to {self.topic} failed: {type(exc).__name__}: {exc}",
-                    retryable=True, undelivered=tuple(todo[i:]),
-                ) from exc
+        items = [(a, a.room_id.encode(), Nudge.of(a, self.language).model_dump_json().encode())
+                 for a in todo]
+        try:
+            return await publish(self._send, self.topic, items, name="nudges",
+                                 wait_s=self.wait_s)
+        except DeliveryError as exc:
+            log.warning("nudges: publish to %s failed: %s", self.topic, exc)
+            raise

@@ -103,7 +103,7 @@ class ThrottledNudger:
         if not now_send:
             return "queued" if held else "throttled"
         try:
-            await self.sink.send(now_send)
+            outcome = await self.sink.send(now_send)
         except DeliveryError as exc:
             pending = list(exc.undelivered or now_send)
             if not exc.retryable:
@@ -117,7 +117,8 @@ class ThrottledNudger:
             for alert in now_send:
                 self.throttle.release(alert)
             raise
-        return "sent"
+        # a topic sink may say the broker has not confirmed yet (alerts.sinks.publish)
+        return "unconfirmed" if outcome == "unconfirmed" else "sent"
 
     def _defer(self, alerts: list[Alert], retry_after: float | None, now_ms: int) -> None:
         """Hold alerts whose immediate delivery failed retryably; they keep their host's slot."""

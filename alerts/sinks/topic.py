@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from alerts.model import Alert
-from alerts.sinks.errors import DeliveryError
+from alerts.sinks.publish import DEFAULT_WAIT_S, SendFn, publish
 
-SendFn = Callable[[str, bytes, bytes], Awaitable[object]]
+__all__ = ["SendFn", "TopicSink", "alert_json"]
 
 
 def alert_json(alert: Alert) -> bytes:
@@ -16,20 +16,16 @@ def alert_json(alert: Alert) -> bytes:
 
 
 class TopicSink:
-    """Takes an async `send(topic, key, value)` so alerts/ needs no Kafka client of its own."""
+    """Takes an async `send(topic, key, value)` so alerts/ needs no Kafka client of its own;
+    waits `wait_s` at most for the broker (alerts.sinks.publish says why)."""
 
     name = "topic"
 
-    def __init__(self, send: SendFn, topic: str = "roompulse.alerts", name: str = "topic") -> None:
-        self._send, self.topic, self.name = send, topic, name
+    def __init__(self, send: SendFn, topic: str = "roompulse.alerts", name: str = "topic",
+                 wait_s: float = DEFAULT_WAIT_S) -> None:
+        self._send, self.topic, self.name, self.wait_s = send, topic, name, wait_s
 
-    async def send(self, alerts: Sequence[Alert]) -> None:
-        for i, alert in enumerate(alerts):
-            try:
-                await self._send(self.topic, alert.room_id.encode(), alert_json(alert))
-            except (ValueError, TypeError) as exc:  # the message itself is wrong: final
-                raise DeliveryError(f"cannot send alert {alert.fingerprint}: {exc}",
-                                    retryable=False, undelivered=alerts[i:]) from exc
-            except Exception as exc:  # broker down, timeout: worth another try
-                raise DeliveryError(f"topic {self.topic}: {type(exc).__name__}: {exc}",
-                                    retryable=True, undelivered=alerts[i:]) from exc
+    async def send(self, alerts: Sequence[Alert]) -> str:
+        items = [(a, a.room_id.encode(), alert_json(a)) for a in alerts]
+        return await publish(self._send, self.topic, items, name=f"topic {self.topic}",
+                             wait_s=self.wait_s)

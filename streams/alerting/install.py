@@ -21,7 +21,9 @@ from alerts.reload import AlertConfig
 from alerts.remote import RemoteReads
 from alerts.sinks.base import Sink
 from alerts.sinks.prometheus import PrometheusSink
-from alerts.sinks.topic import SendFn, TopicSink
+from alerts.sinks.publish import DEFAULT_WAIT_S, SendFn
+from alerts.sinks.topic import TopicSink
+from streams.alerting.faustsend import faust_send
 from streams.alerting.keys import DEFAULT_PREFIX
 from streams.alerting.redis_state import (
     RedisNotificationLog,
@@ -38,19 +40,6 @@ log = logging.getLogger(__name__)
 BEHIND_SHARE = 0.25  # of the tick budget, while the KPI loop has a backlog
 
 
-def faust_send(app: Any) -> SendFn:
-    """A `send(topic, key, value)` over the Faust app's producer (raw bytes in, raw bytes out)."""
-    topics: dict[str, Any] = {}
-
-    async def send(topic: str, key: bytes, value: bytes) -> None:
-        if topic not in topics:
-            topics[topic] = app.topic(topic, key_serializer="raw", value_serializer="raw")
-        fut = await topics[topic].send(key=key, value=value)
-        await fut  # delivered (or raises): the retry stage sees broker failures
-
-    return send
-
-
 def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
                   send: SendFn, topics: TopicSettings | None = None,
                   targets_path: str | None = None, rules_path: str | None = None,
@@ -60,7 +49,8 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
                   budget_s: float | None = None, concurrency: int = 4, batch_rooms: int = 16,
                   read_cache: dict | None = None,
                   history: HistoryBaselines | None = None,
-                  remote: RemoteReads | None = None) -> AlertRuntime:
+                  remote: RemoteReads | None = None,
+                  publish_wait_s: float = DEFAULT_WAIT_S) -> AlertRuntime:
     """Everything but the timer: used by `install` and by tests against a real Redis.
 
     `history` (streams.history.baselines) gives `history` rules the room's past broadcasts;
@@ -69,7 +59,8 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
     topics = topics or TopicSettings()
     config = AlertConfig(targets_path, rules_path, registry=registry)
     silences = RedisSilenceStore(redis, key_prefix)
-    all_sinks: dict[str, Sink] = {"topic": TopicSink(send, topics.alerts),
+    all_sinks: dict[str, Sink] = {"topic": TopicSink(send, topics.alerts,
+                                                     wait_s=publish_wait_s),
                                   "prometheus": PrometheusSink(registry)}
     all_sinks.update(sinks or {})
     # A KPI store (streams.kpi) is read through the batched, caching window reader; any other
@@ -92,7 +83,7 @@ def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegist
             send: SendFn | None = None, behind: Callable[[], bool] | None = None,
             **kw: Any) -> AlertRuntime:
     """Register the leader timer on `app`; returns the runtime (its `.silences` backs the API)."""
-    rt = build_runtime(store, redis, registry=registry, send=send or faust_send(app),
+    rt = build_runtime(store, redis, registry=registry, send=send or faust_send(app, registry),
                        topics=topics, **kw)
 
     @app.task

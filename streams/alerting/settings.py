@@ -46,6 +46,11 @@ class AlertSettings(BaseSettings):
     cache_rooms: int = Field(10_000, ge=1, description=(
         "rooms whose window sums the evaluator caches (least recently read dropped first)"))
 
+    publish_wait_s: float = Field(2.0, gt=0, description=(
+        "how long the alerts and nudges topic sinks wait for the broker's acknowledgement; "
+        "what is not acknowledged by then stays in the producer's queue (not sent twice) and "
+        "the console and chat sinks behind it are not held up by a lost broker"))
+
     def install_kwargs(self) -> dict:
         """Keyword arguments for `streams.alerting.install.install`."""
         return {"targets_path": self.targets, "rules_path": self.rules,
@@ -53,6 +58,7 @@ class AlertSettings(BaseSettings):
                 "max_gap_ms": int(self.max_gap_s * 1000),
                 "budget_s": self.budget_s or 0.8 * self.interval_s,
                 "concurrency": self.concurrency, "batch_rooms": self.batch_rooms,
+                "publish_wait_s": self.publish_wait_s,
                 "read_cache": {"settle_ms": int(self.settle_s * 1000),
                                "refresh_ms": int(self.refresh_s * 1000),
                                "max_rooms": self.cache_rooms}}

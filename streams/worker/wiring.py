@@ -15,7 +15,8 @@ from alerts.sinks.nudges import NudgeTopicSink
 from alerts.sinks.recheck import StillWanted
 from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.evalproc import ChildSpec, EvalProcess
-from streams.alerting.install import faust_send, install
+from streams.alerting.faustsend import faust_send
+from streams.alerting.install import install
 from streams.alerting.settings import AlertSettings
 from streams.alerting.shards import ShardedReads
 from streams.console.install import console_feed, install_worker_console
@@ -39,10 +40,11 @@ def pipeline_config(chat_names: list[str]) -> PipelineConfig:
 def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -> Any:
     """Register the 1 s leader timer, the sinks and the console on the worker app."""
     settings = settings or AlertSettings()
-    send = faust_send(app)
+    send = faust_send(app, rt.registry)
     chat = chat_sinks_from_env()
     # One throttle per channel; each keeps at most one nudge per host per interval.
-    senders: dict[str, Sink] = {"nudges": NudgeTopicSink(send, topic=rt.topics.nudges), **chat}
+    senders: dict[str, Sink] = {"nudges": NudgeTopicSink(send, topic=rt.topics.nudges,
+                                                       wait_s=settings.publish_wait_s), **chat}
     throttled = {name: ThrottledNudger(sink, registry=rt.registry)
                  for name, sink in senders.items()}
     feed = console_feed(rt.redis, rt.kpi.key_prefix, room_ttl_s=rt.kpi.room_ttl_s,

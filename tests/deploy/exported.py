@@ -16,6 +16,7 @@ from alerts.sinks.prometheus import PrometheusSink
 from alerts.sinks.roomlog import trimmed_counter
 from alerts.sinks.throttle import ThrottledNudger
 from streams.alerting.evalproc import ChildSpec, EvalProcess
+from streams.alerting.faustsend import faust_send
 from streams.alerting.install import build_runtime
 from streams.history.host_sketches import HostSketchMetrics
 from streams.history.writer import HistoryMetrics
@@ -85,6 +86,7 @@ def instruments(kpis: KpiCollector | None = None) -> Instruments:
     trimmed_counter(reg)  # the console feed's per-room alert logs
     # the alert-read child's handle counts restarts (the child itself starts at the first tick)
     EvalProcess(ChildSpec(RedisSettings(), KpiSettings()), registry=reg)
+    faust_send(None, reg)  # the topic sinks' producer counts failed deliveries
     rt = build_runtime(store=None, redis=None, registry=reg, send=_no_send)
     (fanout,) = [s for s in rt.pipeline.stages if isinstance(s, FanoutStage)]
     # Host nudges are throttled per host; the throttle counts its decisions on the registry.

@@ -44,11 +44,12 @@ def test_settings_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ROOMPULSE_ALERTS_TARGETS", str(tmp_path / "t.yaml"))
     monkeypatch.setenv("ROOMPULSE_ALERTS_INTERVAL_S", "2")
     monkeypatch.setenv("ROOMPULSE_ALERTS_CONCURRENCY", "3")
+    monkeypatch.setenv("ROOMPULSE_ALERTS_PUBLISH_WAIT_S", "0.5")
     kw = AlertSettings().install_kwargs()
     assert kw == {"targets_path": str(tmp_path / "t.yaml"), "rules_path": None, "interval": 2.0,
                   "key_prefix": "rp:alerts", "max_gap_ms": 30_000,
                   "budget_s": 1.6,  # 0.8 x the interval unless set
-                  "concurrency": 3, "batch_rooms": 64,
+                  "concurrency": 3, "batch_rooms": 64, "publish_wait_s": 0.5,
                   "read_cache": {"settle_ms": 15_000, "refresh_ms": 300_000, "max_rooms": 10_000}}
     monkeypatch.setenv("ROOMPULSE_ALERTS_BUDGET_S", "0.5")
     assert AlertSettings().install_kwargs()["budget_s"] == 0.5

@@ -1,0 +1,125 @@
+"""A Kafka outage must not hold the alerts that do not need Kafka.
+
+When the broker goes away every live room goes silent, so `room-stalled` fires: exactly the
+alert the control room needs then. The alerts topic is the first receiver of each tick, and a
+Kafka send waits for the broker (Faust's producer request timeout is 20 minutes): before the
+sinks had a delivery deadline, the console and the chat nudges behind it never saw the alert,
+and no tick ran until the broker came back. A real worker, its broker cut by a proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import aiohttp
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.bench import workload
+from streams.kpi.store_redis import RedisKpiStore
+from streams.simulator.config import SimConfig
+from streams.simulator.generate import Simulation
+from streams.worker.app import redis_client
+from tests.streams.worker.conftest import wait_for
+from tests.streams.worker.procs import WorkerProc, new_group, worker_env
+from tests.streams.worker.test_broker_outage import proxied  # noqa: F401 - a fixture
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+STALLED_RULE = """rules:
+  - id: room-stalled
+    kind: no_data
+    after: 5s
+    severity: critical
+    audience: [control_room, ops]
+    action: {zh-CN: 立即检查推流和网络, en: Check the stream and the network now}
+"""
+
+
+async def _metric(proc: WorkerProc, name: str, **labels: str) -> float:
+    """The sum of `name`'s samples carrying `labels`, as the worker's /metrics says now."""
+    async with aiohttp.ClientSession() as http, http.get(proc.url + "/metrics") as r:
+        text = await r.text()
+    return sum(s.value for family in text_string_to_metric_families(text)
+               for s in family.samples
+               if s.name == name and labels.items() <= s.labels.items())
+
+
+async def test_console_alerts_and_ticks_go_on_while_the_broker_is_cut(proxied, kpi_settings,  # noqa: F811
+                                                                      tmp_path):
+    ours, topics, proxy = proxied
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(STALLED_RULE, encoding="utf-8")
+    group = new_group()
+    env = worker_env(ours, topics, kpi_settings.key_prefix, group,
+                     ROOMPULSE_ALERTS_RULES=str(rules))
+    proc = WorkerProc(env)
+    client = redis_client(ours.redis)
+    store = RedisKpiStore(client, kpi_settings)
+    # The first minute of a 10-minute broadcast, ending now: the rooms are live when cut.
+    now = int(time.time() * 1000)
+    sim = Simulation(SimConfig(start_ms=now - 60_000, rooms=2, seed=3, duration_min=10,
+                               exposures_per_min=200))
+    messages = list(itertools.takewhile(lambda m: m[3] <= now, (
+        (m.kind, m.key, m.value, m.ts) for m in sim.messages() if m.expect is None)))
+    messages = [(kind, key, value) for kind, key, value, _ in messages]
+    try:
+        await proc.wait_ready()
+        await workload.produce(ours.kafka, topics, messages)
+
+        async def applied() -> bool:
+            return sum((await store.load_offsets(group)).values()) >= len(messages)
+
+        await wait_for(applied, 30, "the broadcast applied")
+        await proxy.cut()
+        # The rooms fall silent now; 5 s later both stall. Their alerts reach the console
+        # although the alerts topic cannot take them, and the ticks go on.
+        try:
+            await wait_for(lambda: _at_least(proc, 2), 30, "room-stalled on the console")
+            ticks = await _metric(proc, "roompulse_alert_rooms_evaluated_total")
+            await wait_for(lambda: _more_ticks(proc, ticks), 10, "ticks after the alerts")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the worker said:\n{proc.output()}") from None
+        assert await _metric(proc, "roompulse_alert_sink_deliveries_total",
+                             sink="topic", outcome="sent") == 0  # nothing reached the broker
+        assert await _metric(proc, "roompulse_alert_sink_deliveries_total",
+                             sink="topic", outcome="unconfirmed") >= 1
+        # The alerts the topic sink left in the producer's queue arrive once the broker is
+        # back, each once: they were not sent again.
+        await proxy.restore()
+        alerts = await _read(ours, topics.alerts, 2)
+        await asyncio.sleep(3)  # anything sent twice would be here by now
+        alerts += await _read(ours, topics.alerts, 0, skip=len(alerts))
+        assert sorted((a["rule"], a["room_id"], a["state"]) for a in alerts) == [
+            ("room-stalled", "room-1", "firing"), ("room-stalled", "room-2", "firing")]
+    finally:
+        proc.stop()
+        await client.aclose()
+
+
+async def _at_least(proc: WorkerProc, n: int) -> bool:
+    return await _metric(proc, "roompulse_alert_sink_deliveries_total", sink="console",
+                         outcome="sent") >= n
+
+
+async def _more_ticks(proc: WorkerProc, than: float) -> bool:
+    return await _metric(proc, "roompulse_alert_rooms_evaluated_total") > than
+
+
+async def _read(ours, topic: str, n: int, *, skip: int = 0) -> list[dict]:
+    """The messages of `topic` after the first `skip`, once at least `n` are there (20 s)."""
+    consumer = AIOKafkaConsumer(topic, **ours.kafka.client_kwargs(),
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    out: list[dict] = []
+    try:
+        deadline = time.monotonic() + (20 if n else 2)
+        while time.monotonic() < deadline and (len(out) < n + skip or not n):
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                out += [orjson.loads(r.value) for r in records]
+    finally:
+        await consumer.stop()
+    return out[skip:]

@@ -81,10 +81,12 @@ def build_runtime(store: KpiReader, redis: Any, *, registry: CollectorRegistry,
 def install(app: Any, store: KpiReader, redis: Any, *, registry: CollectorRegistry,
             topics: TopicSettings | None = None, interval: float = 1.0,
             send: SendFn | None = None, behind: Callable[[], bool] | None = None,
-            **kw: Any) -> AlertRuntime:
+            ingest_down: Callable[[], bool] | None = None, **kw: Any) -> AlertRuntime:
     """Register the leader timer on `app`; returns the runtime (its `.silences` backs the API)."""
     rt = build_runtime(store, redis, registry=registry, send=send or faust_send(app, registry),
                        topics=topics, **kw)
+    if ingest_down is not None:
+        rt.ingest_down = ingest_down  # the stream clock holds meanwhile (runtime.StreamClock)
 
     @app.task
     async def evaluate_alerts() -> None:

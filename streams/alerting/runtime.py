@@ -19,24 +19,39 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class StreamClock:
-    """The stream clock, run on by wall time while no event arrives.
+    """The stream clock, run on by wall time while no event arrives, and held while the
+    worker cannot read its events.
 
-    Without this a deployment whose only room goes silent would freeze its clock and never
-    see the silence; with it, time moves at least at wall speed (simulations run faster).
+    Without the run-on a deployment whose only room goes silent would freeze its clock and
+    never see the silence; with it, time moves at least at wall speed (simulations run
+    faster). Held (`hold=True`: the Kafka broker is unreachable) it stops: a room's events may
+    be waiting in a broker we cannot reach, so the outage must not count as the room's
+    silence. Before, every live room raised `room-stalled` ("check the stream now") three
+    seconds into a Kafka outage. When the hold ends the clock runs on from where it stopped.
     """
 
     wall: Callable[[], float] = time.monotonic
     _last: int | None = None
     _seen_at: float = 0.0
+    _held_at: float | None = None  # wall time the current hold began
 
-    async def now(self, reader: KpiReader) -> int | None:
+    async def now(self, reader: KpiReader, hold: bool = False) -> int | None:
         clock = await resolve(reader.stream_clock_ms())
         if clock is None:
             return None
+        wall = self.wall()
         if self._last is None or clock > self._last:
-            self._last, self._seen_at = clock, self.wall()
+            self._last, self._seen_at = clock, wall
+            self._held_at = wall if hold else None
             return clock
-        return self._last + int((self.wall() - self._seen_at) * 1000)
+        if hold:
+            if self._held_at is None:
+                self._held_at = wall
+            wall = self._held_at
+        elif self._held_at is not None:
+            self._seen_at += wall - self._held_at  # the time held does not count
+            self._held_at = None
+        return self._last + int((wall - self._seen_at) * 1000)
 
 
 @dataclass
@@ -49,6 +64,9 @@ class AlertRuntime:
     config: AlertConfig
     silences: SilenceStore
     clock: StreamClock = field(default_factory=StreamClock)
+    # True while the KPI loop cannot read its events (the broker is unreachable): the stream
+    # clock holds, so silence alerts wait for the events rather than firing on the outage.
+    ingest_down: Callable[[], bool] = lambda: False
     reload_every: int = 5  # ticks between polls of the targets/rule files
     _ticks: int = 0
     # resolutions are emitted once: if delivery failed, carry them to the next tick
@@ -58,7 +76,7 @@ class AlertRuntime:
         self._ticks += 1
         if self._ticks % self.reload_every == 0:
             self.config.check()
-        now = await self.clock.now(self.reader)
+        now = await self.clock.now(self.reader, hold=self.ingest_down())
         if now is None:
             return None  # no event applied yet
         result = await self.evaluator.evaluate(self.reader, now)

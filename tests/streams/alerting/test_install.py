@@ -38,6 +38,34 @@ async def test_stream_clock_runs_on_at_wall_speed_while_no_event_arrives():
     assert await clock.now(reader) == 1_001_000
 
 
+async def test_stream_clock_holds_while_the_events_cannot_be_read():
+    class Reader:
+        clock = 1_000_000
+
+        async def stream_clock_ms(self):
+            return self.clock
+
+    wall = {"t": 100.0}
+    clock, reader = StreamClock(wall=lambda: wall["t"]), Reader()
+    assert await clock.now(reader) == 1_000_000
+    wall["t"] += 2.0
+    assert await clock.now(reader, hold=True) == 1_002_000  # the broker is lost now
+    wall["t"] += 60.0
+    assert await clock.now(reader, hold=True) == 1_002_000  # a minute held: no silence added
+    reader.clock = 1_001_500  # a batch fetched before the outage is applied meanwhile:
+    assert await clock.now(reader, hold=True) == 1_001_500  # followed, as without a hold
+    wall["t"] += 30.0
+    assert await clock.now(reader, hold=True) == 1_001_500  # and held there
+    wall["t"] += 1.0
+    assert await clock.now(reader) == 1_001_500  # back: runs on from where it stopped
+    wall["t"] += 1.0
+    assert await clock.now(reader) == 1_002_500
+    reader.clock = 1_010_000  # the events the broker kept arrive
+    assert await clock.now(reader, hold=True) == 1_010_000
+    wall["t"] += 5.0
+    assert await clock.now(reader, hold=True) == 1_010_000
+
+
 def test_settings_from_the_environment(monkeypatch, tmp_path):
     from streams.alerting.settings import AlertSettings
 

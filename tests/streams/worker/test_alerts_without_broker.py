@@ -1,10 +1,11 @@
-"""A Kafka outage must not hold the alerts that do not need Kafka.
+"""Alerts while the Kafka broker is cut off from a real worker (a proxy cuts every connection).
 
-When the broker goes away every live room goes silent, so `room-stalled` fires: exactly the
-alert the control room needs then. The alerts topic is the first receiver of each tick, and a
-Kafka send waits for the broker (Faust's producer request timeout is 20 minutes): before the
-sinks had a delivery deadline, the console and the chat nudges behind it never saw the alert,
-and no tick ran until the broker came back. A real worker, its broker cut by a proxy.
+Two things went wrong here before. Every live room went silent with the broker, so three
+seconds in, `room-stalled` ("check the stream now") fired for every room although nothing was
+known about the rooms. And an alert in flight held the whole notification pipeline: the alerts
+topic is the first receiver of each tick and a Kafka send waits for the broker (Faust's producer
+request timeout is 20 minutes), so the console and the chat nudges behind it got nothing and no
+evaluation ran until the broker came back.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 STALLED_RULE = """rules:
   - id: room-stalled
     kind: no_data
-    after: 5s
+    after: {after}
     severity: critical
     audience: [control_room, ops]
-    action: {zh-CN: 立即检查推流和网络, en: Check the stream and the network now}
+    action: {{zh-CN: 立即检查推流和网络, en: Check the stream and the network now}}
 """
 
 
@@ -48,24 +49,32 @@ async def _metric(proc: WorkerProc, name: str, **labels: str) -> float:
                if s.name == name and labels.items() <= s.labels.items())
 
 
-async def test_console_alerts_and_ticks_go_on_while_the_broker_is_cut(proxied, kpi_settings,  # noqa: F811
-                                                                      tmp_path):
+async def _console(proc: WorkerProc) -> float:
+    return await _metric(proc, "roompulse_alert_sink_deliveries_total", sink="console",
+                         outcome="sent")
+
+
+async def _live_rooms_cut(proxied, kpi_settings, tmp_path, after: str,  # noqa: F811
+                          **env: str) -> WorkerProc:
+    """A worker applies the first minute of two live broadcasts ending now; then the proxy
+    cuts the broker. The caller stops the worker."""
     ours, topics, proxy = proxied
     rules = tmp_path / "rules.yaml"
-    rules.write_text(STALLED_RULE, encoding="utf-8")
+    rules.write_text(STALLED_RULE.format(after=after), encoding="utf-8")
     group = new_group()
-    env = worker_env(ours, topics, kpi_settings.key_prefix, group,
-                     ROOMPULSE_ALERTS_RULES=str(rules))
-    proc = WorkerProc(env)
+    # Alert state of its own: another test's worker may have had rooms of the same names.
+    proc = WorkerProc(worker_env(ours, topics, kpi_settings.key_prefix, group,
+                                 ROOMPULSE_ALERTS_RULES=str(rules),
+                                 ROOMPULSE_ALERTS_KEY_PREFIX=f"{kpi_settings.key_prefix}:alerts",
+                                 **env))
     client = redis_client(ours.redis)
     store = RedisKpiStore(client, kpi_settings)
-    # The first minute of a 10-minute broadcast, ending now: the rooms are live when cut.
     now = int(time.time() * 1000)
     sim = Simulation(SimConfig(start_ms=now - 60_000, rooms=2, seed=3, duration_min=10,
                                exposures_per_min=200))
-    messages = list(itertools.takewhile(lambda m: m[3] <= now, (
-        (m.kind, m.key, m.value, m.ts) for m in sim.messages() if m.expect is None)))
-    messages = [(kind, key, value) for kind, key, value, _ in messages]
+    messages = [(kind, key, value) for kind, key, value, _ in itertools.takewhile(
+        lambda m: m[3] <= now,
+        ((m.kind, m.key, m.value, m.ts) for m in sim.messages() if m.expect is None))]
     try:
         await proc.wait_ready()
         await workload.produce(ours.kafka, topics, messages)
@@ -75,8 +84,45 @@ async def test_console_alerts_and_ticks_go_on_while_the_broker_is_cut(proxied, k
 
         await wait_for(applied, 30, "the broadcast applied")
         await proxy.cut()
-        # The rooms fall silent now; 5 s later both stall. Their alerts reach the console
-        # although the alerts topic cannot take them, and the ticks go on.
+    except BaseException:
+        proc.stop()
+        raise
+    finally:
+        await client.aclose()
+    return proc
+
+
+async def test_an_outage_is_not_every_rooms_silence(proxied, kpi_settings,  # noqa: F811
+                                                    tmp_path):
+    ours, topics, proxy = proxied
+    proc = await _live_rooms_cut(proxied, kpi_settings, tmp_path, "15s")
+    try:
+        try:
+            await wait_for(lambda: "Kafka broker unavailable" in proc.output(), 10,
+                           "the outage noticed")
+            ticks = await _metric(proc, "roompulse_alert_rooms_evaluated_total")
+            await asyncio.sleep(20)  # the rooms' 15 s would have run out meanwhile
+            assert await _console(proc) == 0, "room-stalled fired on the outage"
+            assert await _metric(proc, "roompulse_alert_rooms_evaluated_total") > ticks
+            # Back, and the rooms are silent for real (no event came meanwhile): the clock
+            # runs on from where it stopped, and the silence is seen.
+            await proxy.restore()
+            await wait_for(lambda: _at_least(proc, 1), 30, "room-stalled after the outage")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the worker said:\n{proc.output()}") from None
+    finally:
+        proc.stop()
+
+
+async def test_alerts_in_flight_do_not_wait_for_the_broker(proxied, kpi_settings,  # noqa: F811
+                                                           tmp_path):
+    ours, topics, proxy = proxied
+    # The watch has not said "down" yet (as in the first seconds of any outage), so the clock
+    # runs on and room-stalled fires while the broker is cut: the topic sink's deadline is
+    # what lets the alerts reach the console.
+    proc = await _live_rooms_cut(proxied, kpi_settings, tmp_path, "5s",
+                                 ROOMPULSE_WORKER_BROKER_SILENT_S="120")
+    try:
         try:
             await wait_for(lambda: _at_least(proc, 2), 30, "room-stalled on the console")
             ticks = await _metric(proc, "roompulse_alert_rooms_evaluated_total")
@@ -94,15 +140,15 @@ async def test_console_alerts_and_ticks_go_on_while_the_broker_is_cut(proxied, k
         await asyncio.sleep(3)  # anything sent twice would be here by now
         alerts += await _read(ours, topics.alerts, 0, skip=len(alerts))
         assert sorted((a["rule"], a["room_id"], a["state"]) for a in alerts) == [
-            ("room-stalled", "room-1", "firing"), ("room-stalled", "room-2", "firing")]
+            ("room-stalled", "room-1", "firing"), ("room-stalled", "room-2", "firing")], [
+            {k: a.get(k) for k in ("room_id", "state", "starts_at", "ends_at", "value")}
+            for a in alerts]
     finally:
         proc.stop()
-        await client.aclose()
 
 
 async def _at_least(proc: WorkerProc, n: int) -> bool:
-    return await _metric(proc, "roompulse_alert_sink_deliveries_total", sink="console",
-                         outcome="sent") >= n
+    return await _console(proc) >= n
 
 
 async def _more_ticks(proc: WorkerProc, than: float) -> bool:

@@ -24,10 +24,11 @@ class StreamClock:
 
     Without the run-on a deployment whose only room goes silent would freeze its clock and
     never see the silence; with it, time moves at least at wall speed (simulations run
-    faster). Held (`hold=True`: the Kafka broker is unreachable) it stops: a room's events may
-    be waiting in a broker we cannot reach, so the outage must not count as the room's
-    silence. Before, every live room raised `room-stalled` ("check the stream now") three
-    seconds into a Kafka outage. When the hold ends the clock runs on from where it stopped.
+    faster). Held (`hold=True`: the Kafka broker or Redis is unreachable) it stops: a room's
+    events may be waiting in a broker we cannot reach or in a batch we cannot apply, so the
+    outage must not count as the room's silence. Before, every live room raised
+    `room-stalled` ("check the stream now") three seconds into a Kafka outage. When the hold
+    ends the clock runs on from where it stopped.
     """
 
     wall: Callable[[], float] = time.monotonic
@@ -36,18 +37,18 @@ class StreamClock:
     _held_at: float | None = None  # wall time the current hold began
 
     async def now(self, reader: KpiReader, hold: bool = False) -> int | None:
+        wall = self.wall()
+        if hold and self._held_at is None:
+            self._held_at = wall  # before the read: a tick that cannot read (Redis down) holds
         clock = await resolve(reader.stream_clock_ms())
         if clock is None:
             return None
-        wall = self.wall()
         if self._last is None or clock > self._last:
             self._last, self._seen_at = clock, wall
             self._held_at = wall if hold else None
             return clock
         if hold:
-            if self._held_at is None:
-                self._held_at = wall
-            wall = self._held_at
+            wall = self._held_at if self._held_at is not None else wall
         elif self._held_at is not None:
             self._seen_at += wall - self._held_at  # the time held does not count
             self._held_at = None
@@ -64,8 +65,8 @@ class AlertRuntime:
     config: AlertConfig
     silences: SilenceStore
     clock: StreamClock = field(default_factory=StreamClock)
-    # True while the KPI loop cannot read its events (the broker is unreachable): the stream
-    # clock holds, so silence alerts wait for the events rather than firing on the outage.
+    # True while the KPI loop cannot read or apply its events (broker or Redis unreachable):
+    # the stream clock holds, so silence alerts wait for the events instead of firing on it.
     ingest_down: Callable[[], bool] = lambda: False
     reload_every: int = 5  # ticks between polls of the targets/rule files
     _ticks: int = 0

@@ -67,7 +67,7 @@ def install_alerting(app: Any, rt: Any, settings: AlertSettings | None = None) -
                         # two full batches waiting = the KPI loop is not keeping up
                         behind=lambda: rt.engine.accounting.behind(
                             2 * rt.worker.batch_max_records),
-                        ingest_down=lambda: rt.engine.broker.down,
+                        ingest_down=lambda: rt.engine.broker.down or rt.engine.redis.down,
                         **settings.install_kwargs())
     # Held nudges are re-checked just before they go: a silence or an acknowledgement made
     # while one waited for its host's slot keeps it quiet.

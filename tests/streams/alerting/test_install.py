@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faust
+import pytest
 from prometheus_client import CollectorRegistry
 
 from streams.alerting.install import install
@@ -159,3 +160,25 @@ async def test_a_worker_that_stops_leading_closes_its_alert_read_child():
     finally:
         task.cancel()
     assert child.closed >= 1
+
+
+async def test_stream_clock_holds_from_a_tick_that_could_not_read():
+    class Reader:
+        clock = 1_000_000
+        up = True
+
+        async def stream_clock_ms(self):
+            if not self.up:
+                raise ConnectionError("Redis is down")
+            return self.clock
+
+    wall = {"t": 100.0}
+    clock, reader = StreamClock(wall=lambda: wall["t"]), Reader()
+    assert await clock.now(reader) == 1_000_000
+    wall["t"] += 2.0
+    reader.up = False
+    with pytest.raises(ConnectionError):
+        await clock.now(reader, hold=True)  # Redis went away: the KPI loop says so
+    wall["t"] += 90.0
+    reader.up = True
+    assert await clock.now(reader) == 1_002_000  # the 90 s outage is nobody's silence

@@ -46,6 +46,9 @@ class ConsoleContext:
     streams: set = field(default_factory=set)
     block_ms: int = 2_000
     revocations: Revocations = field(default_factory=MemoryRevocations)
+    # What keeps this worker's KPIs and alerts from being current, as codes the page words
+    # (streams.console.status): an operator must not read frozen cards as calm rooms.
+    status: Callable[[], list[str]] = field(default=lambda: [])
 
     def __post_init__(self) -> None:
         self.auth = Authenticator(self.settings)

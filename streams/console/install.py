@@ -20,6 +20,7 @@ from streams.console.readings import KpiReader, Readings
 from streams.console.sessions import RedisRevocations, Revocations
 from streams.console.settings import ConsoleSettings
 from streams.console.silencing import AlertSilences, ConsoleSilences
+from streams.console.status import ingest_problems
 from streams.console.stream import AlertStream
 from streams.console.views import ConsoleApi
 
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
                 silences: SilenceStore | ConsoleSilences, targets: TargetsArg = None,
                 settings: ConsoleSettings,
-                revocations: Revocations | None = None) -> ConsoleContext:
+                revocations: Revocations | None = None,
+                status: Callable[[], list[str]] | None = None) -> ConsoleContext:
     """Register the console's routes and hooks on an aiohttp application that has not started.
     `silences` is the alert engine's SilenceStore (wrapped here) or a ready ConsoleSilences;
     `revocations` holds logged-out sessions (default: this process's memory)."""
@@ -43,6 +45,8 @@ def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
                          silences=silences)
     if revocations is not None:
         ctx.revocations = revocations
+    if status is not None:
+        ctx.status = status
     web_app.middlewares.append(ctx.session_middleware)
     pages, api, stream = ConsolePages(ctx), ConsoleApi(ctx), AlertStream(ctx)
     web_app.router.add_routes(pages.routes() + api.routes() + stream.routes())
@@ -57,7 +61,8 @@ def add_console(web_app: web.Application, *, store: KpiReader, feed: AlertFeed,
 def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
                     silences: SilenceStore | ConsoleSilences, targets: TargetsArg = None,
                     settings: ConsoleSettings | None = None,
-                    revocations: Revocations | None = None) -> ConsoleContext | None:
+                    revocations: Revocations | None = None,
+                    status: Callable[[], list[str]] | None = None) -> ConsoleContext | None:
     """Serve the console from the worker's Faust web server at `settings.base_path`."""
     settings = settings or ConsoleSettings()
     if not settings.enabled:
@@ -67,7 +72,8 @@ def install_console(app: faust.App, *, store: KpiReader, feed: AlertFeed,
     if not isinstance(app.web, Web):
         raise TypeError(f"the console needs Faust's aiohttp web driver, not {type(app.web)}")
     return add_console(app.web.web_app, store=store, feed=feed, silences=silences,
-                       targets=targets, settings=settings, revocations=revocations)
+                       targets=targets, settings=settings, revocations=revocations,
+                       status=status)
 
 
 def console_feed(redis, key_prefix: str = "rp", *, room_ttl_s: int = ROOM_LOG_TTL_S,
@@ -104,4 +110,4 @@ def install_worker_console(app: faust.App, rt, *,
                         settings=settings, registry=rt.registry)
     return install_console(app, store=rt.store, feed=feed,
                            silences=silences, targets=targets, settings=settings,
-                           revocations=revocations)
+                           revocations=revocations, status=lambda: ingest_problems(rt.engine))

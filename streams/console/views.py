@@ -79,7 +79,8 @@ class ConsoleApi:
         b = self.ctx.base + "/api"
         return [
             web.post(f"{b}/login", self.login), web.post(f"{b}/logout", self.logout),
-            web.get(f"{b}/me", self.me), web.get(f"{b}/overview", self.overview),
+            web.get(f"{b}/me", self.me), web.get(f"{b}/status", self.status),
+            web.get(f"{b}/overview", self.overview),
             web.get(f"{b}/rooms/{{room_id}}", self.room), web.get(f"{b}/alerts", self.alerts),
             web.post(f"{b}/alerts/{{fingerprint}}/ack", self.ack),
             web.get(f"{b}/silences", self.list_silences), web.post(f"{b}/silences", self.silence),
@@ -125,6 +126,10 @@ class ConsoleApi:
         if session is None:
             raise json_error(401, "unauthenticated", "log in first")
         return _json(self.ctx.me(session))
+
+    async def status(self, request: web.Request) -> web.Response:
+        self.ctx.require(request)
+        return _json({"problems": self.ctx.status(), "now_ms": self.ctx.now_ms()})
 
     async def overview(self, request: web.Request) -> web.Response:
         self.ctx.require(request)

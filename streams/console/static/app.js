@@ -6,7 +6,7 @@
   const PAGE = 60;  // cards per overview page: the server reads only these rooms' KPIs
   const state = {
     me: null, lang: localStorage.getItem("rp-lang") || null, rooms: [], feed: new Map(),
-    acks: new Map(), silences: [], lastId: "", es: null, room: null, window: "15m",
+    acks: new Map(), silences: [], lastId: "", es: null, room: null, window: "15m", problems: [],
     spark: JSON.parse(sessionStorage.getItem(SPARK_KEY) || "{}"), timer: null,
     list: { q: "", firing: false, byAlerts: true, offset: 0, total: 0 },
   };
@@ -62,7 +62,7 @@
     state.me = null;
     if (state.es) { state.es.close(); state.es = null; }
     $("app").hidden = true; $("login").hidden = false; $("logout").hidden = true;
-    $("who").textContent = ""; $("conn").hidden = true;
+    $("who").textContent = ""; $("conn").hidden = true; state.problems = [];
     applyLang();
   }
   async function start() {
@@ -119,6 +119,20 @@
     $("lang").textContent = t("lang_toggle");
     if (state.me) $("who").textContent = state.me.name + " · " + t("role_" + state.me.role);
     setConn(state.es && state.es.readyState === 1);
+    renderStatus();
+  }
+  // The worker's own state (api/status): while it cannot read or apply events the cards are
+  // frozen and no alert fires, which must not look like calm rooms.
+  async function checkStatus() {
+    const r = await api("status");
+    state.problems = r.ok ? (r.data.problems || []) : state.problems;
+    renderStatus();
+  }
+  function renderStatus() {
+    const b = $("pipeline"), p = state.problems || [];
+    b.hidden = !p.length;
+    b.textContent = p.map((code) => t("pipeline_" + code)).join(" · ");
+    b.dataset.problems = p.join(" ");
   }
   function setConn(up) {
     const c = $("conn"); c.className = "conn " + (up ? "up" : "down");
@@ -135,6 +149,7 @@
   }
   async function refresh() {
     if (!state.me) return;
+    checkStatus();
     if (state.room) return RP.loadRoom();
     // The first load fetches each room's last 30 minutes; later polls append one point each.
     const l = state.list;

@@ -99,7 +99,7 @@ async def test_page_and_assets_are_served_with_a_strict_policy(console):
 
 async def test_api_needs_a_login_and_a_known_token(console):
     async with client() as http:
-        for path in ("me", "overview", "alerts", "silences", "rooms/room-1", "stream"):
+        for path in ("me", "status", "overview", "alerts", "silences", "rooms/room-1", "stream"):
             status, _, _ = await call(http, "GET", f"{console.url}/api/{path}")
             assert status == 401, path
         status, body, _ = await call(http, "POST", f"{console.url}/api/login",
@@ -115,6 +115,19 @@ async def test_login_sets_a_strict_httponly_cookie_and_returns_csrf(console):
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
         status, again, _ = await call(http, "GET", f"{console.url}/api/me")
         assert status == 200 and again["csrf"] == me["csrf"]
+
+
+async def test_status_says_what_keeps_the_worker_from_being_current(console):
+    async with client() as http:
+        await login(http, console.url, VIEWER_TOKEN)
+        status, body, _ = await call(http, "GET", f"{console.url}/api/status")
+        assert status == 200 and body["problems"] == [] and body["now_ms"] > 0
+        console.ctx.status = lambda: ["kafka_down"]
+        try:
+            status, body, _ = await call(http, "GET", f"{console.url}/api/status")
+        finally:
+            console.ctx.status = lambda: []
+        assert status == 200 and body["problems"] == ["kafka_down"]
 
 
 async def test_overview_and_room_page(console):

@@ -67,6 +67,29 @@ def test_alert_appears_live_operator_acks_viewer_cannot(server, browser):
                                 "(15m window, minute 17 of the broadcast)"})])
 
 
+def test_a_banner_says_when_the_worker_cannot_read_or_apply_events(server, browser):
+    """While the broker or Redis is gone the cards freeze and no alert fires: the page says so
+    in the operator's language, and says nothing once the worker is current again."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.streams.console.browser import login
+
+    problems: list[str] = []
+    server.served.ctx.status = lambda: list(problems)
+    login(browser, server.served.url, OPERATOR_TOKEN)
+    banner = "return [document.getElementById('pipeline').hidden, " \
+             "document.getElementById('pipeline').innerText]"
+    assert browser.execute_script(banner)[0] is True
+    problems.append("kafka_down")  # the next poll (5 s) shows it
+    WebDriverWait(browser, 20).until(lambda d: not d.execute_script(banner)[0])
+    words = browser.execute_script(banner)[1]
+    assert "Kafka 不可达" in words and "恢复后自动补齐" in words, words
+    browser.find_element("id", "lang").click()  # English, at once
+    assert "Kafka unreachable" in browser.execute_script(banner)[1]
+    problems.clear()
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(banner)[0])
+
+
 ROOMS = 1000
 
 

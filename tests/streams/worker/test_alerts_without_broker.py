@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 
 import aiohttp
@@ -25,6 +26,7 @@ from streams.kpi.store_redis import RedisKpiStore
 from streams.simulator.config import SimConfig
 from streams.simulator.generate import Simulation
 from streams.worker.app import redis_client
+from tests.streams.console.conftest import VIEWER_TOKEN
 from tests.streams.worker.conftest import wait_for
 from tests.streams.worker.procs import WorkerProc, new_group, worker_env
 from tests.streams.worker.test_broker_outage import proxied  # noqa: F401 - a fixture
@@ -66,6 +68,7 @@ async def _live_rooms_cut(proxied, kpi_settings, tmp_path, after: str,  # noqa: 
     proc = WorkerProc(worker_env(ours, topics, kpi_settings.key_prefix, group,
                                  ROOMPULSE_ALERTS_RULES=str(rules),
                                  ROOMPULSE_ALERTS_KEY_PREFIX=f"{kpi_settings.key_prefix}:alerts",
+                                 ROOMPULSE_CONSOLE_VIEWER_TOKENS=json.dumps({"bob": VIEWER_TOKEN}),
                                  **env))
     client = redis_client(ours.redis)
     store = RedisKpiStore(client, kpi_settings)
@@ -101,6 +104,8 @@ async def test_an_outage_is_not_every_rooms_silence(proxied, kpi_settings,  # no
             await wait_for(lambda: "Kafka broker unavailable" in proc.output(), 10,
                            "the outage noticed")
             ticks = await _metric(proc, "roompulse_alert_rooms_evaluated_total")
+            # The console says why its cards stopped moving.
+            assert await _console_problems(proc) == ["kafka_down"]
             await asyncio.sleep(20)  # the rooms' 15 s would have run out meanwhile
             assert await _console(proc) == 0, "room-stalled fired on the outage"
             assert await _metric(proc, "roompulse_alert_rooms_evaluated_total") > ticks
@@ -108,6 +113,7 @@ async def test_an_outage_is_not_every_rooms_silence(proxied, kpi_settings,  # no
             # runs on from where it stopped, and the silence is seen.
             await proxy.restore()
             await wait_for(lambda: _at_least(proc, 1), 30, "room-stalled after the outage")
+            assert await _console_problems(proc) == []
         except AssertionError as exc:
             raise AssertionError(f"{exc}; the worker said:\n{proc.output()}") from None
     finally:
@@ -145,6 +151,16 @@ async def test_alerts_in_flight_do_not_wait_for_the_broker(proxied, kpi_settings
             for a in alerts]
     finally:
         proc.stop()
+
+
+async def _console_problems(proc: WorkerProc) -> list[str]:
+    """What the worker's console tells a logged-in viewer about its KPI loop."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(proc.url + "/console/api/login",
+                             json={"token": VIEWER_TOKEN}) as r:
+            assert r.status == 200, await r.text()
+        async with http.get(proc.url + "/console/api/status") as r:
+            return (await r.json())["problems"]
 
 
 async def _at_least(proc: WorkerProc, n: int) -> bool:

@@ -23,15 +23,21 @@ def test_install_registers_the_timer_and_exposes_the_runtime():
                                 {"kind": "rules", "file": str(rt.config._rules.path)}) == 1
 
 
+class _Reader:
+    """The KPI store's stream clock, set by the test; `up = False` fails the read (Redis down)."""
+
+    def __init__(self) -> None:
+        self.clock, self.up = 1_000_000, True
+
+    async def stream_clock_ms(self) -> int:
+        if not self.up:
+            raise ConnectionError("Redis is down")
+        return self.clock
+
+
 async def test_stream_clock_runs_on_at_wall_speed_while_no_event_arrives():
-    class Reader:
-        clock = 1_000_000
-
-        async def stream_clock_ms(self):
-            return self.clock
-
     wall = {"t": 100.0}
-    clock, reader = StreamClock(wall=lambda: wall["t"]), Reader()
+    clock, reader = StreamClock(wall=lambda: wall["t"]), _Reader()
     assert await clock.now(reader) == 1_000_000
     wall["t"] += 2.5
     assert await clock.now(reader) == 1_002_500  # silence still counts
@@ -40,14 +46,8 @@ async def test_stream_clock_runs_on_at_wall_speed_while_no_event_arrives():
 
 
 async def test_stream_clock_holds_while_the_events_cannot_be_read():
-    class Reader:
-        clock = 1_000_000
-
-        async def stream_clock_ms(self):
-            return self.clock
-
     wall = {"t": 100.0}
-    clock, reader = StreamClock(wall=lambda: wall["t"]), Reader()
+    clock, reader = StreamClock(wall=lambda: wall["t"]), _Reader()
     assert await clock.now(reader) == 1_000_000
     wall["t"] += 2.0
     assert await clock.now(reader, hold=True) == 1_002_000  # the broker is lost now
@@ -163,17 +163,8 @@ async def test_a_worker_that_stops_leading_closes_its_alert_read_child():
 
 
 async def test_stream_clock_holds_from_a_tick_that_could_not_read():
-    class Reader:
-        clock = 1_000_000
-        up = True
-
-        async def stream_clock_ms(self):
-            if not self.up:
-                raise ConnectionError("Redis is down")
-            return self.clock
-
     wall = {"t": 100.0}
-    clock, reader = StreamClock(wall=lambda: wall["t"]), Reader()
+    clock, reader = StreamClock(wall=lambda: wall["t"]), _Reader()
     assert await clock.now(reader) == 1_000_000
     wall["t"] += 2.0
     reader.up = False
